@@ -1,0 +1,2 @@
+/** `billiard/connection`: CPython's multiprocessing.connection. */
+export { Connection, Pipe } from './connection.js';

@@ -1,0 +1,33 @@
+/**
+ * billiard: process-based parallelism for Node.js. The package's names are
+ * the default context's members, as in Python's multiprocessing.
+ */
+import { defaultContext } from './context.js';
+import './process/spawn.js';
+import { currentProcess } from './process/process.js';
+import { setProcessNameSource } from './util.js';
+
+setProcessNameSource(() => currentProcess().name);
+
+export * from './errors.js';
+export { BaseContext, defaultContext, defineContextMember, type Context, type StartMethod } from './context.js';
+export { Connection, Pipe } from './connection.js';
+export {
+  Process, Sentinel, activeChildren, currentProcess, isMainProcess, parentProcess,
+  type ParentProcess, type ProcessOptions,
+} from './process/process.js';
+export { atChildExit } from './process/exit-hooks.js';
+export { registerModule } from './modules.js';
+export { registerClass } from './wire/codec.js';
+export { taskModule, type Task } from './task.js';
+export { getLogger, logToStderr, type Logger, type LogLevel } from './util.js';
+
+const ctx = defaultContext;
+export const getContext = ctx.getContext.bind(ctx);
+export const getStartMethod = ctx.getStartMethod.bind(ctx);
+export const setStartMethod = ctx.setStartMethod.bind(ctx);
+export const getAllStartMethods = ctx.getAllStartMethods.bind(ctx);
+export const cpuCount = ctx.cpuCount.bind(ctx);
+export const freezeSupport = ctx.freezeSupport.bind(ctx);
+export const setExecutable = ctx.setExecutable.bind(ctx);
+export const allowConnectionPickling = ctx.allowConnectionPickling.bind(ctx);

@@ -1,0 +1,134 @@
+/**
+ * The child's entry point: read the boot message from fd 3, become the
+ * Process object, import what the task needs, run it, and exit with
+ * CPython's exit codes. A child never outlives its parent: EOF on fd 3 or
+ * the parent-death signal ends it.
+ */
+import { inspect } from 'node:util';
+import '../index.js';
+import { setParentDeathSignal } from '../native/backend.js';
+import { FrameChannel } from '../wire/channel.js';
+import { codec, type WireContext } from '../wire/codec.js';
+import { exportOf, loadModule, setMainModuleUrl } from '../modules.js';
+import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
+import {
+  Process, joinChildrenAtExit, setBootstrapping, setParentProcess, type BootData,
+} from './process.js';
+import { setDefaultStartMethod } from './start-method.js';
+import { ControlTag } from './spawn.js';
+import { runExitHooks } from './exit-hooks.js';
+
+const FIRST_INHERITED_FD = 4;
+
+async function main(): Promise<void> {
+  const expectedParent = process.ppid;
+  setParentDeathSignal('SIGKILL', expectedParent);
+  const fdCount = Number(process.argv[2] ?? 0);
+  process.argv.splice(1, 2);
+
+  const control = new FrameChannel(3);
+  control.setKeepAlive(true);
+  const frame = await control.nextFrame();
+  if (!frame || frame.tag !== ControlTag.Boot) process.exit(1);
+  control.setKeepAlive(false);
+
+  let parentGone = false;
+  const parentExited = new Promise<void>((resolve) => {
+    control.onClose = () => {
+      parentGone = true;
+      resolve();
+      // The parent is gone: so are we (no orphans).
+      process.kill(process.pid, 'SIGKILL');
+    };
+  });
+  control.listen();
+
+  const ctx: WireContext = { purpose: 'spawn', fds: Array.from({ length: fdCount }, (_, i) => FIRST_INHERITED_FD + i) };
+  const data = await decodeBoot(frame.payload, ctx);
+  setDefaultStartMethod(data.method);
+
+  setParentProcess({
+    name: data.parentName,
+    pid: data.parentPid,
+    isAlive: () => !parentGone,
+    join: async (timeout?: number) => {
+      if (timeout === undefined) return parentExited;
+      await Promise.race([parentExited, new Promise((r) => setTimeout(r, timeout).unref())]);
+    },
+  });
+
+  let proc: Process<any>;
+  let code = 0;
+  try {
+    setBootstrapping(true);
+    proc = await buildProcess(data);
+  } finally {
+    setBootstrapping(false);
+  }
+  Process._becomeCurrent(proc, data);
+
+  try {
+    await proc.run();
+  } catch (err) {
+    code = 1;
+    const shown = explainRunError(proc, err);
+    process.stderr.write(`Process ${data.name}:\n${shown}\n`);
+  }
+  if (code === 0 && typeof process.exitCode === 'number') code = process.exitCode;
+  await runExitHooks();
+  await joinChildrenAtExit();
+  control.flushSync();
+  process.exit(code);
+}
+
+let runningTarget: Function | null = null;
+
+function explainRunError(_proc: Process<any>, err: unknown): string {
+  const explained = runningTarget ? explainTaskError(runningTarget, err) : err;
+  return explained instanceof Error ? inspect(explained) : String(explained);
+}
+
+async function decodeBoot(payload: Buffer, ctx: WireContext): Promise<BootData> {
+  let decoded = codec.decode(payload, { ctx });
+  let data = decoded.value as BootData;
+  setMainModuleUrl(data.mainUrl);
+  if (decoded.missingModules.length > 0) {
+    setBootstrapping(true);
+    try {
+      await Promise.allSettled(decoded.missingModules.map((url) => loadModule(url || data.mainUrl!)));
+    } finally {
+      setBootstrapping(false);
+    }
+    data = codec.decode(payload, { ctx }).value as BootData;
+  }
+  return data;
+}
+
+async function buildProcess(data: BootData): Promise<Process<any>> {
+  if (data.subclass) {
+    const { url, name, state } = data.subclass;
+    const cls = exportOf(await loadModule(url), name) as typeof Process | undefined;
+    if (typeof cls !== 'function') throw new Error(`${url} does not export ${name}`);
+    // Build the instance without running the user's constructor: its state arrives as it was.
+    const proc = Reflect.construct(Process, [], cls) as Process<any>;
+    const { __billiardTarget, __billiardArgs, ...fields } = state as Record<string, unknown>;
+    Object.assign(proc, fields);
+    const target = __billiardTarget ? await resolveTask(__billiardTarget as TaskSpec) : null;
+    Process._setRun(proc, target && track(target), (__billiardArgs as unknown[]) ?? []);
+    return proc;
+  }
+  const proc = new Process();
+  const target = data.target ? await resolveTask(data.target) : null;
+  Process._setRun(proc, target && track(target), data.args);
+  return proc;
+}
+
+function track(fn: Function): Function {
+  runningTarget = fn;
+  return fn;
+}
+
+main().catch((err) => {
+  process.stderr.write(`billiard child bootstrap failed:\n${err instanceof Error ? inspect(err) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,281 @@
+/**
+ * A framed, bidirectional byte channel over one socket fd, readable both
+ * asynchronously (the event loop) and synchronously (poll + read on the fd,
+ * for CPU-bound code that blocks its thread). Both read paths append to the
+ * same parser, and libuv reads only while the event loop runs, so the byte
+ * order is kept whichever path a caller uses.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { pollFd } from '../native/backend.js';
+import { OSError } from '../errors.js';
+import { FrameParser, frameHeader, type Frame } from './frames.js';
+import { FrameWriter } from './writer.js';
+
+/** Stop reading from the kernel when this much is buffered and nobody is waiting. */
+const READ_HIGH_WATER = 4 * 1024 * 1024;
+const SYNC_READ_SIZE = 256 * 1024;
+
+interface Waiter {
+  resolve: (frame: Frame | null) => void;
+  reject: (err: Error) => void;
+}
+
+export class FrameChannel {
+  private socket: net.Socket | null = null;
+  private readonly parser: FrameParser;
+  private readonly waiters: Waiter[] = [];
+  private readonly writer: FrameWriter;
+  private ended = false;
+  private readError: Error | null = null;
+  private closedFlag = false;
+  private keepAlive = false;
+  /** Called when the peer's end closes (EOF) or the channel fails. */
+  onClose: (() => void) | null = null;
+
+  constructor(readonly fd: number, opts: { maxPayload?: number } = {}) {
+    this.parser = new FrameParser(opts.maxPayload);
+    this.writer = new FrameWriter(fd, () => this.stream());
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** True once the peer has closed and every buffered frame was read. */
+  get atEof(): boolean {
+    return this.ended && !this.parser.hasFrame();
+  }
+
+  /**
+   * Keep the event loop alive while this channel is open, even with no reader
+   * waiting (the process channel of a child does this; user connections do not).
+   */
+  setKeepAlive(on: boolean): void {
+    this.keepAlive = on;
+    this.updateRef();
+  }
+
+  // ---- writing --------------------------------------------------------------
+  send(tag: number, payload: Uint8Array, attachments: readonly Uint8Array[] = [], attachmentTag = 2): void {
+    if (this.closedFlag) throw new OSError('handle is closed');
+    const parts: Uint8Array[] = [];
+    for (const a of attachments) parts.push(frameHeader(attachmentTag, a.byteLength), a);
+    parts.push(frameHeader(tag, payload.byteLength), payload);
+    this.writer.write(parts);
+  }
+
+  flushSync(): void {
+    this.writer.flushSync();
+  }
+
+  drain(): Promise<void> {
+    return this.writer.drain();
+  }
+
+  get pendingWrite(): number {
+    return this.writer.pending;
+  }
+
+  // ---- reading ----------------------------------------------------------------
+  /** The next frame, or null at EOF. */
+  nextFrame(): Promise<Frame | null> {
+    const frame = this.tryFrame();
+    if (frame !== undefined) return Promise.resolve(frame);
+    return new Promise<Frame | null>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.startReading();
+    });
+  }
+
+  /** A frame if one is buffered, null at EOF, undefined when one must wait. Throws on a broken stream. */
+  tryFrame(): Frame | null | undefined {
+    const frame = this.parser.next();
+    if (frame) return frame;
+    if (this.readError) throw this.readError;
+    if (this.ended) return null;
+    return undefined;
+  }
+
+  /** Header of the next frame without consuming it, once it has fully arrived. */
+  peekFrame(): { length: number; tag: number } | undefined {
+    return this.parser.hasFrame() ? this.parser.peekHeader() : undefined;
+  }
+
+  /** Resolves true when a frame (or EOF) is ready, false after `timeoutMs`. */
+  async waitReadable(timeoutMs: number | null): Promise<boolean> {
+    if (this.parser.hasFrame() || this.ended || this.readError) return true;
+    if (timeoutMs !== null && timeoutMs <= 0) {
+      this.startReading();
+      return false;
+    }
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: () => { clearTimeout(timer); resolve(true); },
+        reject: () => { clearTimeout(timer); resolve(true); },
+      };
+      // A readiness waiter does not consume: it is woken by the same path as readers.
+      this.readinessWaiters.push(waiter);
+      if (timeoutMs !== null) {
+        timer = setTimeout(() => {
+          const i = this.readinessWaiters.indexOf(waiter);
+          if (i >= 0) this.readinessWaiters.splice(i, 1);
+          this.updateRef();
+          resolve(false);
+        }, timeoutMs);
+      }
+      this.startReading();
+    });
+  }
+  private readonly readinessWaiters: Waiter[] = [];
+
+  /**
+   * Block the thread until a frame is ready (true), EOF (true), or the
+   * timeout passes (false). Flushes pending writes first, so a peer waiting
+   * on our reply is not starved.
+   */
+  waitReadableSync(timeoutMs: number | null): boolean {
+    this.writer.flushSync();
+    const deadline = timeoutMs === null ? Infinity : Date.now() + Math.max(0, timeoutMs);
+    for (;;) {
+      this.pullBuffered();
+      if (this.parser.hasFrame() || this.ended || this.readError) return true;
+      const left = deadline === Infinity ? -1 : Math.max(0, deadline - Date.now());
+      if (!pollFd(this.fd, 'read', left)) {
+        if (deadline !== Infinity && Date.now() >= deadline) return false;
+        continue;
+      }
+      this.readSyncOnce();
+      if (left === 0 && !this.parser.hasFrame() && !this.ended) return false;
+    }
+  }
+
+  /** The next frame, blocking the thread; null at EOF. */
+  nextFrameSync(): Frame | null {
+    this.waitReadableSync(null);
+    return this.tryFrame() ?? null;
+  }
+
+  private pullBuffered(): void {
+    const socket = this.socket;
+    if (!socket || socket.readableFlowing) return;
+    let chunk: Buffer | null;
+    while ((chunk = socket.read()) !== null) this.parser.push(chunk);
+  }
+
+  private readSyncOnce(): void {
+    const buf = Buffer.allocUnsafe(SYNC_READ_SIZE);
+    try {
+      const n = fs.readSync(this.fd, buf, 0, buf.length, null);
+      if (n === 0) this.ended = true;
+      else this.parser.push(buf.subarray(0, n));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR') return;
+      if (code === 'ECONNRESET') this.ended = true;
+      else this.readError = new OSError((err as Error).message, { cause: err, errno: code });
+    }
+  }
+
+  // ---- the stream -------------------------------------------------------------
+  private stream(): net.Socket {
+    if (this.socket) return this.socket;
+    if (this.closedFlag) throw new OSError('handle is closed');
+    const socket = new net.Socket({ fd: this.fd, readable: true, writable: true, allowHalfOpen: true });
+    this.socket = socket;
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
+    this.updateRef();
+    return socket;
+  }
+
+  /** Read in the background (to notice EOF) without keeping the event loop alive. */
+  listen(): void {
+    this.startReading();
+  }
+
+  private startReading(): void {
+    const socket = this.stream();
+    this.pullBuffered();
+    this.deliver();
+    if (!socket.readableFlowing && this.parser.pendingBytes <= READ_HIGH_WATER) socket.resume();
+    this.updateRef();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.parser.push(chunk);
+    this.deliver();
+    if (this.waiters.length === 0 && this.readinessWaiters.length === 0 && this.parser.pendingBytes > READ_HIGH_WATER) {
+      this.socket?.pause();
+    }
+  }
+
+  /** Hand buffered frames to waiting readers; true when none is left waiting. */
+  private deliver(): boolean {
+    while (this.waiters.length > 0) {
+      let frame: Frame | null | undefined;
+      try {
+        frame = this.tryFrame();
+      } catch (err) {
+        for (const w of this.waiters.splice(0)) w.reject(err as Error);
+        break;
+      }
+      if (frame === undefined) break;
+      this.waiters.shift()!.resolve(frame);
+    }
+    if (this.readinessWaiters.length > 0 && (this.parser.hasFrame() || this.ended || this.readError)) {
+      for (const w of this.readinessWaiters.splice(0)) w.resolve(null);
+    }
+    const idle = this.waiters.length === 0 && this.readinessWaiters.length === 0;
+    if (idle && this.socket && !this.keepAlive && this.parser.pendingBytes > READ_HIGH_WATER) this.socket.pause();
+    this.updateRef();
+    return idle;
+  }
+
+  private onEnd(): void {
+    this.ended = true;
+    this.deliver();
+    this.onClose?.();
+  }
+
+  private onError(err: NodeJS.ErrnoException): void {
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET') {
+      this.writer.fail(err);
+      if (err.code === 'ECONNRESET') this.onEnd();
+      return;
+    }
+    this.readError = new OSError(err.message, { cause: err, errno: err.code });
+    this.writer.fail(err);
+    this.deliver();
+    this.onClose?.();
+  }
+
+  private updateRef(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    const busy = this.keepAlive || this.waiters.length > 0 || this.readinessWaiters.length > 0;
+    if (busy && !this.ended) socket.ref();
+    else socket.unref();
+  }
+
+  /** Close our end. Pending writes still go out (send() then close() delivers). */
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    const err = new OSError('handle is closed');
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    for (const w of this.readinessWaiters.splice(0)) w.resolve(null);
+    if (this.socket) {
+      this.writer.flush();
+      this.socket.end();
+      this.socket.destroySoon();
+    } else {
+      this.writer.flushSync();
+      try { fs.closeSync(this.fd); } catch { /* already closed */ }
+    }
+  }
+}
+
