@@ -8,13 +8,7 @@ import { codec, registerReducer } from './wire/codec.js';
 import { FrameChannel } from './wire/channel.js';
 import { Tag, type Frame } from './wire/frames.js';
 import { socketpair } from './native/backend.js';
-import { loadModule, getMainModuleUrl } from './modules.js';
-
-/** Import what a message names but this process has not loaded ('' is the main module). */
-export function importForDecode(url: string): Promise<unknown> {
-  const target = url || getMainModuleUrl();
-  return target ? loadModule(target) : Promise.resolve(undefined);
-}
+import { importForDecode } from './modules.js';
 
 export class Connection {
   #channel: FrameChannel | null;

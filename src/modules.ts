@@ -15,6 +15,8 @@ const namespaces = new Map<string, Record<string, unknown>>();
 const loading = new Map<string, Promise<Record<string, unknown>>>();
 const sources = new Map<string, string | null>();
 let mainUrl: string | undefined = guessMainUrl();
+/** True while mainUrl is this process's own entry point (not a parent's, as in a child). */
+let ownMain = mainUrl !== undefined;
 
 function guessMainUrl(): string | undefined {
   const script = process.argv[1];
@@ -33,6 +35,7 @@ export function getMainModuleUrl(): string | undefined {
 /** A child learns its parent's main module (Python's __mp_main__). */
 export function setMainModuleUrl(url: string | undefined): void {
   mainUrl = url;
+  ownMain = false;
 }
 
 /** Normalize what users pass (file URL, URL object, path) to a file URL string. */
@@ -60,6 +63,24 @@ export function knownModules(extra: readonly string[] = []): string[] {
   for (const url of known) all.add(url);
   for (const url of extra) all.add(toModuleUrl(url));
   return [...all];
+}
+
+/**
+ * Import what a received message names but this process has not loaded
+ * ('' is the main module). A module of this process that may still be
+ * evaluating (its own main module, a registered one: think top-level await on
+ * a child) is only taken if it has finished: waiting on it would deadlock.
+ */
+export function importForDecode(url: string): Promise<unknown> {
+  const target = url || mainUrl;
+  if (!target) return Promise.resolve(undefined);
+  const loaded = loadModule(target);
+  if (!mayBeEvaluating(target)) return loaded;
+  return Promise.race([loaded, new Promise((resolve) => setImmediate(resolve))]);
+}
+
+function mayBeEvaluating(url: string): boolean {
+  return (url === mainUrl && ownMain) || known.has(url);
 }
 
 /** Import a module once, and note the classes it exports. */

@@ -2,6 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setImmediate as tick } from 'node:timers/promises';
 import { futexWait, futexWake, mapSegment, unlinkSegment, waitAsync } from '../dist/native/backend.js';
@@ -26,6 +27,11 @@ async function line(cp) {
   const { value, done } = await cp.lines.next();
   assert.ok(!done, 'child ended early');
   return value;
+}
+
+/** Resolves once the child's main thread sleeps in a kernel function matching `re`. */
+async function blockedIn(pid, re) {
+  while (!re.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'))) await tick();
 }
 
 /** Wake word `index` until the kernel reports a woken waiter (the child is blocked). */
@@ -95,6 +101,7 @@ test('a signal during futexWait does not cut the timeout short (EINTR is retried
     [NAME],
   );
   assert.equal(await line(cp), 'waiting');
+  await blockedIn(cp.pid, /futex/); // so that the signal interrupts the syscall
   cp.kill('SIGUSR2');
   const [result, ms] = (await line(cp)).split(' ');
   assert.equal(result, 'timeout');

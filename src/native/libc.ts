@@ -168,7 +168,11 @@ let names: Map<number, string> | undefined;
 
 /** 'EEXIST' for 17, etc. */
 export function errnoName(errno: number): string {
-  names ??= new Map(Object.entries(koffi().os.errno).map(([k, v]) => [v, k]));
+  if (names === undefined) {
+    names = new Map();
+    // First name wins for aliases: EAGAIN, not EWOULDBLOCK.
+    for (const [name, n] of Object.entries(koffi().os.errno)) if (!names.has(n)) names.set(n, name);
+  }
   return names.get(errno) ?? `E${errno}`;
 }
 

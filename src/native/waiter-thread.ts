@@ -18,6 +18,7 @@ import {
   CLOCK_MONOTONIC,
   EAGAIN,
   EINTR,
+  ETIMEDOUT,
   FUTEX2_PRIVATE,
   FUTEX2_SIZE_U32,
   FUTEX_WAITV_MAX,
@@ -31,7 +32,7 @@ interface Wait {
   expected: number;
 }
 
-const { port, bell: bellAddr } = workerData as { port: MessagePort; bell: bigint };
+const { port, bell: bellAddr, pollMs } = workerData as { port: MessagePort; bell: bigint; pollMs: number };
 const c = libc();
 const k = koffi();
 const bell = new Int32Array(k.view(bellAddr, 8)); // [sequence, stop]
@@ -41,6 +42,7 @@ const wordOf = new Map<number, bigint>();
 // struct futex_waitv { u64 val; u64 uaddr; u32 flags; u32 reserved; }, little-endian.
 const vector = new BigUint64Array(FUTEX_WAITV_MAX * 3);
 const slots: bigint[] = [];
+const timespec = new BigInt64Array(2);
 let out: number[] = [];
 
 function settle(addr: bigint, wait: Wait): void {
@@ -93,6 +95,18 @@ function prepare(seq: number): number {
   return slots.length + 1;
 }
 
+/**
+ * When this thread's host is itself a worker, worker.terminate() on the host
+ * gives no JS hook to ring the doorbell, and the host's teardown joins this
+ * thread; so wake up every pollMs to let a pending termination take effect.
+ */
+function pollDeadline(): BigInt64Array {
+  const at = process.hrtime.bigint() + BigInt(pollMs) * 1_000_000n;
+  timespec[0] = at / 1_000_000_000n;
+  timespec[1] = at % 1_000_000_000n;
+  return timespec;
+}
+
 function flush(): void {
   if (out.length === 0) return;
   const msg: ThreadMessage = { woken: out };
@@ -108,13 +122,13 @@ for (;;) {
   drain();
   const n = prepare(seq);
   flush();
-  const r = c.futexWaitv(vector, n, 0, null, CLOCK_MONOTONIC);
+  const r = c.futexWaitv(vector, n, 0, pollMs > 0 ? pollDeadline() : null, CLOCK_MONOTONIC);
   if (r > 0) {
     const addr = slots[r - 1]!;
     for (const wait of words.get(addr)?.values() ?? []) settle(addr, wait);
   } else if (r < 0) {
     const e = c.errno();
-    if (e !== EAGAIN && e !== EINTR) {
+    if (e !== EAGAIN && e !== EINTR && e !== ETIMEDOUT) {
       const msg: ThreadMessage = { fatal: e };
       parentPort!.postMessage(msg);
       break;

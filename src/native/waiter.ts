@@ -10,7 +10,7 @@
  * ref'ed while it has pending waits and unref'ed otherwise, so an idle waiter
  * never keeps the process alive; on 'exit' the threads are told to stop.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, isMainThread, type MessagePort } from 'node:worker_threads';
 import { OSError } from '../errors.js';
 import { wordAddress, type FutexTarget, type WaitResult } from './futex.js';
 import {
@@ -29,6 +29,8 @@ import {
 import { Op, type AddMessage, type CancelMessage, type ThreadMessage } from './waiter-protocol.js';
 
 const MAX_TIMER_MS = 0x7fffffff; // setTimeout's limit; longer counts as forever
+/** Bound on how long terminating a worker that used waitAsync can take (see waiter-thread). */
+const HOSTED_POLL_MS = 100;
 
 interface WaiterThread {
   worker: Worker;
@@ -43,6 +45,8 @@ interface WaiterThread {
 interface Pending {
   thread: WaiterThread;
   addr: bigint;
+  /** Keeps a segment's mapping from being reclaimed by GC while its word is watched. */
+  target: FutexTarget;
   resolve(result: WaitResult): void;
   reject(err: unknown): void;
   signal?: AbortSignal;
@@ -85,7 +89,7 @@ export function waitAsync(
   const thread = threadFor(addr);
   const id = nextId++;
   return new Promise<WaitResult>((resolve, reject) => {
-    const p: Pending = { thread, addr, resolve, reject };
+    const p: Pending = { thread, addr, target, resolve, reject };
     pending.set(id, p);
     thread.words.set(addr, (thread.words.get(addr) ?? 0) + 1);
     if (thread.pending++ === 0) thread.worker.ref();
@@ -161,10 +165,12 @@ function startThread(): WaiterThread {
   if (bellAddr === MAP_FAILED) throw osError(c.errno(), 'mmap');
   const bell = new Int32Array(koffi().view(bellAddr, 8));
   const { port1, port2 } = new MessageChannel();
-  // Run the compiled thread next to this file (.ts when run from sources by tsx).
-  const file = import.meta.url.endsWith('.ts') ? './waiter-thread.ts' : './waiter-thread.js';
-  const worker = new Worker(new URL(file, import.meta.url), {
-    workerData: { port: port2, bell: bellAddr },
+  // Run the thread next to this file. Compiled JS needs no flags, and inherited
+  // ones can break it (--input-type); from sources (tsx) it needs the loader.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const worker = new Worker(new URL(fromSource ? './waiter-thread.ts' : './waiter-thread.js', import.meta.url), {
+    execArgv: fromSource ? process.execArgv.filter((a) => !a.startsWith('--input-type')) : [],
+    workerData: { port: port2, bell: bellAddr, pollMs: isMainThread ? 0 : HOSTED_POLL_MS },
     transferList: [port2],
     stdout: false,
     stderr: false,

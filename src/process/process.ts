@@ -123,7 +123,7 @@ export class Process<A extends unknown[] = any[]> {
     const launcher = launcherFor(method);
     if (!launcher) throw new ValueError(`start method '${method}' is not available`);
     const ctx: WireContext = { purpose: 'spawn', fds: [] };
-    const { body } = codec.encode(this.#bootData(method), { ctx, root: 'process' });
+    const { body } = codec.encode(this.#bootData(method), { ctx, root: '' });
     this.#popen = launcher.start({ boot: body, fds: ctx.fds, daemon: this.#daemon, name: this.#name });
     children.add(this);
     void this.#popen.exited.then(() => children.delete(this));

@@ -113,6 +113,8 @@ export const spawnLauncher: Launcher = {
     }
     const channel = new FrameChannel(parentEnd);
     channel.send(ControlTag.Boot, request.boot);
+    // Out now: the caller may block its thread next (recvSync on a pipe to this child).
+    channel.flushSync();
     return new SpawnPopen(channel, child, request.daemon);
   },
 };

@@ -333,7 +333,8 @@ export function findUnserializable(value: unknown, root: string): string | undef
     if (v instanceof Error && 'cause' in v) return walk(v.cause, `${path}.cause`);
     return undefined;
   };
-  return walk(value, root);
+  const path = walk(value, root);
+  return path?.replace(/^\./, '');
 }
 
 function hasReducer(v: object): boolean {

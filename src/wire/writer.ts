@@ -9,8 +9,6 @@ import type { Socket } from 'node:net';
 import { pollFd } from '../native/backend.js';
 import { OSError } from '../errors.js';
 
-/** Flush at once instead of waiting for the end of the tick past this many bytes. */
-const EAGER_FLUSH_BYTES = 256 * 1024;
 const CONCAT_LIMIT = 64 * 1024;
 
 export class FrameWriter {
@@ -38,23 +36,33 @@ export class FrameWriter {
       this.queue.push(part);
       this.queuedBytes += part.byteLength;
     }
-    if (this.queuedBytes >= EAGER_FLUSH_BYTES) this.flush();
-    else if (!this.scheduled) {
+    if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** Hand everything queued to the stream (async; the kernel takes what fits now). */
+  /**
+   * Write what the kernel takes now; only a remainder goes to the libuv
+   * stream (which is what a later flushSync cannot reach, so keep it rare).
+   */
   flush(): void {
     this.scheduled = false;
     if (this.queue.length === 0 || this.failure) return;
-    const socket = this.stream();
+    const socket = this.stream(); // also makes the fd non-blocking
     this.hasStream = true;
-    const parts = this.queue;
+    let parts = this.queue;
     this.queue = [];
-    const total = this.queuedBytes;
+    let total = this.queuedBytes;
     this.queuedBytes = 0;
+    if (socket.writableLength === 0) {
+      const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+      const written = this.writeNow(data);
+      if (written < 0) return;
+      if (written === data.byteLength) return this.afterWrite();
+      parts = [data.subarray(written)];
+      total -= written;
+    }
     if (total <= CONCAT_LIMIT || parts.length === 1) {
       socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, total), this.afterWrite);
     } else {
@@ -68,6 +76,23 @@ export class FrameWriter {
     if (err) this.fail(err);
     else if (this.pending === 0) this.settleDrain();
   };
+
+  /** Non-blocking write of as much as the kernel takes; -1 after a failure. */
+  private writeNow(data: Uint8Array): number {
+    let offset = 0;
+    while (offset < data.byteLength) {
+      try {
+        offset += fs.writeSync(this.fd, data, offset, data.byteLength - offset);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return offset;
+        if (code === 'EINTR') continue;
+        this.fail(err as Error);
+        return -1;
+      }
+    }
+    return offset;
+  }
 
   /**
    * Write everything queued before the caller blocks its thread. Data the
