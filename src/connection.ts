@@ -7,7 +7,7 @@ import { BufferTooShort, EOFError, OSError, SerializationError, ValueError } fro
 import { codec, registerReducer } from './wire/codec.js';
 import { FrameChannel } from './wire/channel.js';
 import { Tag, type Frame } from './wire/frames.js';
-import { socketpair } from './native/backend.js';
+import { socketpair } from './native/fd.js';
 import { importForDecode } from './modules.js';
 
 export class Connection {

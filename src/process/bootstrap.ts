@@ -5,8 +5,7 @@
  * the parent-death signal ends it.
  */
 import { inspect } from 'node:util';
-import '../index.js';
-import { setParentDeathSignal } from '../native/backend.js';
+import { setParentDeathSignal } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
 import { codec, type WireContext } from '../wire/codec.js';
 import { exportOf, loadModule, setMainModuleUrl } from '../modules.js';
@@ -15,14 +14,15 @@ import {
   Process, joinChildrenAtExit, setBootstrapping, setParentProcess, type BootData,
 } from './process.js';
 import { setDefaultStartMethod } from './start-method.js';
-import { ControlTag } from './spawn.js';
+import { ControlTag, PDEATHSIG_ARG } from './control.js';
 import { runExitHooks } from './exit-hooks.js';
 
 const FIRST_INHERITED_FD = 4;
 
 async function main(): Promise<void> {
-  const expectedParent = process.ppid;
-  setParentDeathSignal('SIGKILL', expectedParent);
+  const presetDeathSignal = process.argv.at(-1) === PDEATHSIG_ARG;
+  if (presetDeathSignal) process.argv.pop();
+  else setParentDeathSignal('SIGKILL', process.ppid);
   const fdCount = Number(process.argv[2] ?? 0);
   process.argv.splice(1, 2);
 

@@ -2,7 +2,7 @@
  * Process: CPython's Process object, with its lifecycle checks, names,
  * exit codes and the registry of this process's children.
  */
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { AssertionError, ProcessError, RuntimeError, TaskSerializationError, TypeError, ValueError } from '../errors.js';
 import { codec, type WireContext } from '../wire/codec.js';
 import { describeTask, exportAdvice, type Task, type TaskSpec } from '../task.js';
@@ -63,7 +63,17 @@ let bootstrapping = false;
 const children = new Set<Process<any>>();
 const builtinClasses = new Set<Function>();
 
-const mainConfig = { authkey: randomBytes(32) as Buffer, identity: [] as number[], daemon: false, startMethod: null as StartMethod | null };
+// node:crypto costs a child ≈2 ms to load; only the main process makes a key.
+const mainConfig = {
+  identity: [] as number[],
+  key: null as Buffer | null,
+  get authkey(): Buffer {
+    return (this.key ??= createRequire(import.meta.url)('node:crypto').randomBytes(32) as Buffer);
+  },
+  set authkey(value: Buffer) {
+    this.key = value;
+  },
+};
 
 export class Process<A extends unknown[] = any[]> {
   /** Start method of this class, or null for the default context's. */

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { pollFd } from '../native/backend.js';
+import { pollFd } from '../native/fd.js';
 import { OSError } from '../errors.js';
 import { FrameParser, frameHeader, type Frame } from './frames.js';
 import { FrameWriter } from './writer.js';

@@ -7,8 +7,11 @@
  * SerializationError that names its path inside the value.
  */
 import { EventEmitter } from 'node:events';
-import { Packr, Unpackr, addExtension } from 'msgpackr';
+// 'msgpackr/pack' is msgpackr without its stream classes and native string
+// extractor: half the load time, which every child pays at boot.
+import { Packr, Unpackr, addExtension } from 'msgpackr/pack';
 import { SerializationError } from '../errors.js';
+import { reducerModules } from './reducer-modules.js';
 import { classByKey, classKey, moduleOfKey, rememberClass, rememberModuleClasses, type AnyClass } from './classes.js';
 
 /** Views at least this large travel as raw attachment frames, not copied into the message. */
@@ -89,8 +92,13 @@ addExtension({
 // last one registered for decoding.
 function readReduced([tag, state]: [string, unknown]): unknown {
   const reducer = reducers.get(tag);
-  if (!reducer || !decoding) throw new SerializationError(`cannot rebuild a ${tag} here`);
-  return reducer.rebuild(state, decoding.ctx);
+  if (reducer && decoding) return reducer.rebuild(state, decoding.ctx);
+  const home = reducerModules[tag];
+  if (home && decoding) {
+    decoding.missingModules.add(new URL(home, import.meta.url).href);
+    return null;
+  }
+  throw new SerializationError(`cannot rebuild a ${tag} here`);
 }
 const reducers = new Map<string, Reducer<any>>();
 /** Classes with a reducer: findUnserializable must not blame them. */

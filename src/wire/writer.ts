@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
-import { pollFd } from '../native/backend.js';
+import { pollFd } from '../native/fd.js';
 import { OSError } from '../errors.js';
 
 const CONCAT_LIMIT = 64 * 1024;
