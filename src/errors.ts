@@ -90,3 +90,13 @@ export class Empty extends BilliardError {}
 export class Full extends BilliardError {}
 /** A Barrier was aborted, reset while waited on, or timed out. */
 export class BrokenBarrierError extends RuntimeError {}
+
+/**
+ * The stack of an error raised in another process, attached as the `cause`
+ * of the error when it is re-raised here (CPython's RemoteTraceback).
+ */
+export class RemoteTraceback extends BilliardError {
+  constructor(readonly tb: string, options?: { cause?: unknown }) {
+    super(tb, options);
+  }
+}

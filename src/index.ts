@@ -21,6 +21,9 @@ export { registerModule } from './modules.js';
 export { registerClass } from './wire/codec.js';
 export { taskModule, type Task } from './task.js';
 export { getLogger, logToStderr, type Logger, type LogLevel } from './util.js';
+export { Pool, type ApplyOptions, type PoolOptions } from './pool/pool.js';
+export { AsyncResult, MapResult, IMapIterator } from './pool/results.js';
+export { currentTask, type TaskContext } from './pool/task-context.js';
 
 const ctx = defaultContext;
 export const getContext = ctx.getContext.bind(ctx);

@@ -14,7 +14,7 @@ import {
   Process, joinChildrenAtExit, setBootstrapping, setParentProcess, type BootData,
 } from './process.js';
 import { setDefaultStartMethod } from './start-method.js';
-import { ControlTag, PDEATHSIG_ARG } from './control.js';
+import { ControlTag, PDEATHSIG_ARG, setControlChannel } from './control.js';
 import { runExitHooks } from './exit-hooks.js';
 
 const FIRST_INHERITED_FD = 4;
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     };
   });
   control.listen();
+  setControlChannel(control);
 
   const ctx: WireContext = { purpose: 'spawn', fds: Array.from({ length: fdCount }, (_, i) => FIRST_INHERITED_FD + i) };
   const data = await decodeBoot(frame.payload, ctx);

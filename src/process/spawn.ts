@@ -44,7 +44,14 @@ class SpawnPopen implements Popen {
         if (this.exitcode !== null) return;
         this.exitcode = code;
         daemons.delete(this);
-        this.channel.close();
+        // Keep what the child sent before it died: read to EOF, then close.
+        const channel = this.channel;
+        const timer = setTimeout(() => channel.close(), DRAIN_AFTER_EXIT_MS).unref();
+        void channel.whenEnded().then(() => {
+          clearTimeout(timer);
+          // Frames a consumer (the pool) registered for are delivered before 'end'.
+          setImmediate(() => channel.close());
+        });
         resolve(code);
       };
       child.once('exit', (code, signal) => done(exitcodeOf(code, signal)));
@@ -115,6 +122,9 @@ function findSetpriv(): string | null {
   }
   return null;
 }
+
+/** How long the parent keeps reading a dead child's channel (a grandchild may hold it open). */
+const DRAIN_AFTER_EXIT_MS = 10_000;
 
 const daemons = new Set<SpawnPopen>();
 process.on('exit', () => {

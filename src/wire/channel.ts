@@ -32,6 +32,9 @@ export class FrameChannel {
   private keepAlive = false;
   /** Called when the peer's end closes (EOF) or the channel fails. */
   onClose: (() => void) | null = null;
+  private endWaiters: Array<() => void> = [];
+  /** Push mode: every frame goes to this handler as it arrives (no promise per frame). */
+  private frameHandler: ((frame: Frame) => void) | null = null;
 
   constructor(readonly fd: number, opts: { maxPayload?: number } = {}) {
     this.parser = new FrameParser(opts.maxPayload);
@@ -192,6 +195,22 @@ export class FrameChannel {
     return socket;
   }
 
+  /**
+   * Deliver every frame to `handler` synchronously as it arrives, in order,
+   * instead of through nextFrame(). Frames already buffered go first.
+   */
+  onFrame(handler: (frame: Frame) => void): void {
+    this.frameHandler = handler;
+    this.startReading();
+  }
+
+  /** Resolves once the peer has closed its end (or the channel failed or was closed). */
+  whenEnded(): Promise<void> {
+    if (this.ended || this.readError || this.closedFlag) return Promise.resolve();
+    this.listen();
+    return new Promise((resolve) => this.endWaiters.push(resolve));
+  }
+
   /** Read in the background (to notice EOF) without keeping the event loop alive. */
   listen(): void {
     this.startReading();
@@ -215,6 +234,11 @@ export class FrameChannel {
 
   /** Hand buffered frames to waiting readers; true when none is left waiting. */
   private deliver(): boolean {
+    const handler = this.frameHandler;
+    if (handler) {
+      let frame: Frame | undefined;
+      while (this.frameHandler === handler && (frame = this.parser.next()) !== undefined) handler(frame);
+    }
     while (this.waiters.length > 0) {
       let frame: Frame | null | undefined;
       try {
@@ -238,7 +262,12 @@ export class FrameChannel {
   private onEnd(): void {
     this.ended = true;
     this.deliver();
+    this.settleEnd();
     this.onClose?.();
+  }
+
+  private settleEnd(): void {
+    for (const resolve of this.endWaiters.splice(0)) resolve();
   }
 
   private onError(err: NodeJS.ErrnoException): void {
@@ -250,6 +279,7 @@ export class FrameChannel {
     this.readError = new OSError(err.message, { cause: err, errno: err.code });
     this.writer.fail(err);
     this.deliver();
+    this.settleEnd();
     this.onClose?.();
   }
 
@@ -268,6 +298,7 @@ export class FrameChannel {
     const err = new OSError('handle is closed');
     for (const w of this.waiters.splice(0)) w.reject(err);
     for (const w of this.readinessWaiters.splice(0)) w.resolve(null);
+    this.settleEnd();
     if (this.socket) {
       this.writer.flush();
       this.socket.end();

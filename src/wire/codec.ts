@@ -291,7 +291,7 @@ export class Codec {
 }
 
 /** Turn a packing failure into a SerializationError naming where it happened. */
-function explain(err: unknown, value: unknown, root: string): SerializationError {
+export function explain(err: unknown, value: unknown, root: string): SerializationError {
   const path = findUnserializable(value, root);
   const reason = err instanceof Error ? err.message : String(err);
   if (err instanceof SerializationError && err.path) return err;

@@ -1,0 +1,699 @@
+/**
+ * Pool: CPython's Pool API with billiard's supervision. One private channel
+ * per worker (no shared lock to orphan), least-loaded dispatch with a small
+ * adaptive prefetch, precise per-job time limits armed on acceptance, lost
+ * workers detected from their exit, and a terminate() that always settles
+ * everything and returns.
+ */
+import {
+  RemoteTraceback, RestartFreqExceeded, SerializationError, Terminated, TimeLimitExceeded,
+  ValueError, WorkerLostError,
+} from '../errors.js';
+import { defaultContext, defineContextMember, type Context } from '../context.js';
+import type { Process } from '../process/process.js';
+import { describeTask, taskModule, type TaskSpec } from '../task.js';
+import { codec, explain, registerReducer } from '../wire/codec.js';
+import { importForDecode } from '../modules.js';
+import { PoolTag, TaskKind, nowMs, type WorkerOptions } from './protocol.js';
+import { AsyncResult, IMapIterator, MapResult, newJobId, safeCall, type ResultCallbacks } from './results.js';
+import { WorkerHandle, humanStatus } from './worker-handle.js';
+import type { Job, JobSink } from './job.js';
+import { checkDuration, resolveOptions, type ApplyOptions, type PoolOptions, type Resolved, type SlotSemaphore } from './options.js';
+import { RestartWindow } from './restart-window.js';
+
+export type { ApplyOptions, PoolOptions };
+
+type Fn<A extends unknown[] = any[], R = unknown> = (...args: A) => R;
+type Input<T> = Iterable<T> | AsyncIterable<T>;
+
+const workerModule = taskModule<typeof import('./worker.js')>(new URL('./worker.js', import.meta.url));
+
+/** Jobs a worker may hold (one running, the rest queued at it), by typical task duration. */
+function prefetchFor(avgTaskMs: number | null): number {
+  if (avgTaskMs === null) return 2;
+  if (avgTaskMs < 1) return 64;
+  if (avgTaskMs < 5) return 8;
+  return 1;
+}
+
+const enum State { Run, Close, Terminate }
+
+export class Pool {
+  #state = State.Run;
+  readonly #opts: Resolved;
+  readonly #hooks: PoolOptions;
+  readonly #ctx: Context;
+  readonly #modules: string[];
+  readonly #workerOptions: WorkerOptions;
+  readonly #workers = new Set<WorkerHandle>();
+  #size: number;
+  #queue: Job[] = [];
+  #queueHead = 0;
+  readonly #pending = new Set<Job>();
+  readonly #functionIds = new Map<Function, number>();
+  readonly #definitions = new Map<number, Buffer>();
+  readonly #restarts: RestartWindow;
+  #avgTaskMs: number | null = null;
+  #workerCount = 0;
+  #freeSlots: number;
+  readonly #semaphore: SlotSemaphore | null;
+  #joinWaiters: Array<() => void> = [];
+  /** A ref'd handle while jobs are pending or join() is awaited (the workers themselves are daemonic). */
+  #keepAlive: NodeJS.Timeout | null = null;
+  #broken: Error | null = null;
+
+  constructor(opts: number | PoolOptions = {}) {
+    const options: PoolOptions = typeof opts === 'number' ? { processes: opts } : opts ?? {};
+    this.#ctx = options.context ?? defaultContext;
+    this.#opts = resolveOptions(options, this.#ctx.cpuCount());
+    this.#hooks = options;
+    this.#modules = options.modules ?? [];
+    this.#size = this.#opts.processes;
+    this.#freeSlots = this.#size;
+    this.#semaphore = options.semaphore ?? null;
+    this.#restarts = new RestartWindow(this.#opts.maxRestarts, this.#opts.maxRestartFreq);
+    const initializer: TaskSpec | null = options.initializer ? describeTask(options.initializer, this.#modules) : null;
+    this.#workerOptions = {
+      initializer,
+      initargs: options.initargs ?? [],
+      reportMemory: this.#opts.maxMemoryPerChild !== null,
+    };
+    const started: WorkerHandle[] = [];
+    try {
+      for (let i = 0; i < this.#size; i++) started.push(this.#startWorker());
+    } catch (err) {
+      for (const w of started) w.kill('SIGKILL');
+      this.#state = State.Terminate;
+      throw err;
+    }
+  }
+
+  /** Number of workers the pool keeps. */
+  get processes(): number {
+    return this.#size;
+  }
+
+  /** Pids of the live workers. */
+  workerPids(): number[] {
+    return [...this.#workers].filter((w) => w.state !== 'dead').map((w) => w.pid);
+  }
+
+  // ---- submitting -------------------------------------------------------------
+  /** Run fn(...args) in a worker and resolve with its result. */
+  apply<A extends unknown[], R>(fn: Fn<A, R>, args?: A, opts: ApplyOptions = {}): Promise<Awaited<R>> {
+    return this.applyAsync(fn, args, opts).get();
+  }
+
+  applyAsync<A extends unknown[], R>(
+    fn: Fn<A, R>, args?: A, opts: ApplyOptions & ResultCallbacks<Awaited<R>> = {},
+  ): AsyncResult<Awaited<R>> {
+    this.#checkRunning();
+    const result = new AsyncResult<Awaited<R>>(opts, 1, opts.correlationId);
+    try {
+      this.#submit(result, result, result.jobId, 0, fn, TaskKind.Apply, (args ?? []) as unknown[], 'args', opts);
+    } catch (err) {
+      result._reject(err);
+    }
+    return result;
+  }
+
+  /** fn over every item, results in input order. Rejects with the first error once every chunk is done. */
+  map<T, R>(fn: Fn<[T], R>, iterable: Input<T>, chunksize?: number | null): Promise<Awaited<R>[]> {
+    return this.mapAsync(fn, iterable, { chunksize }).get();
+  }
+
+  mapAsync<T, R>(
+    fn: Fn<[T], R>, iterable: Input<T>,
+    opts: { chunksize?: number | null } & ResultCallbacks<Awaited<R>[]> & Pick<ApplyOptions, 'timeout' | 'softTimeout'> = {},
+  ): MapResult<Awaited<R>> {
+    return this.#mapAsync(fn, iterable, TaskKind.Map, opts);
+  }
+
+  starmap<A extends unknown[], R>(fn: Fn<A, R>, iterable: Input<A>, chunksize?: number | null): Promise<Awaited<R>[]> {
+    return this.starmapAsync(fn, iterable, { chunksize }).get();
+  }
+
+  starmapAsync<A extends unknown[], R>(
+    fn: Fn<A, R>, iterable: Input<A>,
+    opts: { chunksize?: number | null } & ResultCallbacks<Awaited<R>[]> & Pick<ApplyOptions, 'timeout' | 'softTimeout'> = {},
+  ): MapResult<Awaited<R>> {
+    return this.#mapAsync(fn as Fn, iterable, TaskKind.Starmap, opts) as MapResult<Awaited<R>>;
+  }
+
+  /** Results in input order, as they become available. */
+  imap<T, R>(fn: Fn<[T], R>, iterable: Input<T>, chunksize = 1): IMapIterator<Awaited<R>> {
+    return this.#imap(fn, iterable, chunksize, true);
+  }
+
+  /** Results in completion order. */
+  imapUnordered<T, R>(fn: Fn<[T], R>, iterable: Input<T>, chunksize = 1): IMapIterator<Awaited<R>> {
+    return this.#imap(fn, iterable, chunksize, false);
+  }
+
+  #mapAsync<T, R>(
+    fn: Fn, iterable: Input<T>, kind: TaskKind,
+    opts: { chunksize?: number | null } & ResultCallbacks<R[]> & Pick<ApplyOptions, 'timeout' | 'softTimeout'>,
+  ): MapResult<R> {
+    this.#checkRunning();
+    checkIterable(iterable);
+    const chunksize = opts.chunksize;
+    if (chunksize !== undefined && chunksize !== null && !(chunksize >= 1)) {
+      throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
+    }
+    const result = new MapResult<R>(opts);
+    const submitAll = (items: T[]) => {
+      const size = chunksize ?? Math.ceil(items.length / (4 * this.#size));
+      result._start(items.length, size);
+      for (let i = 0, chunk = 0; i < items.length; i += size, chunk++) {
+        if (this.#state === State.Terminate) { result._set(chunk, false, new Terminated('pool terminated')); continue; }
+        try {
+          this.#submit(result, result, result.jobId, chunk, fn, kind, items.slice(i, i + size), `iterable[${i}…]`, opts);
+        } catch (err) {
+          result._set(chunk, false, err);
+        }
+      }
+    };
+    if (isSyncIterable(iterable)) {
+      submitAll(Array.from(iterable));
+    } else {
+      // An error raised by the input reaches the caller as it is.
+      void collect(iterable).then(submitAll, (err) => result._reject(err));
+    }
+    return result;
+  }
+
+  #imap<T, R>(fn: Fn, iterable: Input<T>, chunksize: number, ordered: boolean): IMapIterator<R> {
+    this.#checkRunning();
+    checkIterable(iterable);
+    if (!(chunksize >= 1)) throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
+    const it = new IMapIterator<R>(ordered);
+    void this.#pump(fn, iterable, chunksize, it);
+    return it;
+  }
+
+  /** Feed an imap from its input, holding back when enough work is outstanding. */
+  async #pump<T>(fn: Fn, iterable: Input<T>, chunksize: number, it: IMapIterator<unknown>): Promise<void> {
+    const jobId = newJobId();
+    const starts: number[] = [];
+    let outstanding = 0;
+    let wake: (() => void) | null = null;
+    const sink: JobSink = {
+      _accept() {},
+      _timedOut() {},
+      _set(chunk, ok, value) {
+        const start = starts[chunk]!;
+        const count = (starts[chunk + 1] ?? start + chunksize) - start;
+        if (ok) (value as unknown[]).forEach((v, k) => it._set(start + k, true, v));
+        else for (let k = 0; k < count; k++) it._set(start + k, false, value);
+        outstanding--;
+        wake?.();
+      },
+    };
+    const limit = Math.max(64, this.#size * 64);
+    let position = 0;
+    let chunk: T[] = [];
+    const flush = () => {
+      if (chunk.length === 0) return;
+      const index = starts.length;
+      starts.push(position - chunk.length);
+      outstanding++;
+      if (this.#state === State.Terminate) {
+        sink._set(index, false, new Terminated('pool terminated'));
+      } else {
+        try {
+          this.#submit(sink, it, jobId, index, fn, TaskKind.Map, chunk, `iterable[${position - chunk.length}]`, {});
+        } catch (err) {
+          sink._set(index, false, err);
+        }
+      }
+      chunk = [];
+    };
+    try {
+      for await (const item of iterable as AsyncIterable<T>) {
+        chunk.push(item);
+        position++;
+        if (chunk.length >= chunksize) flush();
+        while (outstanding >= limit) await new Promise<void>((resolve) => { wake = resolve; });
+        wake = null;
+      }
+      flush();
+      starts.push(position);
+      it._setLength(position);
+    } catch (err) {
+      flush();
+      it._set(position, false, err);
+      it._setLength(position + 1);
+    }
+  }
+
+  #checkRunning(): void {
+    if (this.#state !== State.Run) throw new ValueError('Pool not running');
+  }
+
+  #functionId(fn: Fn): number {
+    let id = this.#functionIds.get(fn);
+    if (id === undefined) {
+      const spec = describeTask(fn, this.#modules);
+      id = this.#functionIds.size + 1;
+      this.#definitions.set(id, codec.encode([id, spec]).body);
+      this.#functionIds.set(fn, id);
+    }
+    return id;
+  }
+
+  #submit(
+    sink: JobSink, owner: unknown, jobId: number, index: number, fn: Fn, kind: TaskKind, payload: unknown[],
+    root: string, opts: ApplyOptions & ResultCallbacks<any>,
+  ): void {
+    const fnId = this.#functionId(fn);
+    const softMs = checkDuration('softTimeout', opts.softTimeout) || this.#opts.softTimeout;
+    const hardMs = checkDuration('timeout', opts.timeout) || this.#opts.timeout;
+    const wantAck = softMs > 0 || hardMs > 0 || !!opts.acceptCallback || !!this.#hooks.onTimeoutSet;
+    let frame: Buffer;
+    try {
+      frame = codec.encode([kind, fnId, payload, softMs, wantAck, jobId]).body;
+    } catch (err) {
+      throw explain(err, payload, root);
+    }
+    if (opts.signal?.aborted) throw abortReason(opts.signal);
+    const job: Job = {
+      sink, owner, jobId, index, fnId, frame, softMs, hardMs,
+      needsSlot: opts.waitForSlot ?? this.#hooks.putLocks ?? false,
+      holdsSlot: false, accepted: false, settled: false, timers: null, cancelled: undefined, cleanup: null,
+    };
+    const signal = opts.signal;
+    if (signal) {
+      const onAbort = () => this.#cancel(job, abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      job.cleanup = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#pending.add(job);
+    this.#updateKeepAlive();
+    this.#queue.push(job);
+    this.#dispatch();
+  }
+
+  // ---- dispatch -----------------------------------------------------------------
+  #dispatch(): void {
+    const queue = this.#queue;
+    while (this.#queueHead < queue.length) {
+      const job = queue[this.#queueHead]!;
+      if (job.settled) { this.#queueHead++; continue; }
+      if (job.needsSlot && !job.holdsSlot) {
+        if (!this.#takeSlot()) break;
+        job.holdsSlot = true;
+      }
+      const worker = this.#pickWorker();
+      if (!worker) break;
+      this.#queueHead++;
+      this.#send(worker, job);
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > queue.length) {
+      this.#queue = queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #pickWorker(): WorkerHandle | null {
+    const limit = prefetchFor(this.#avgTaskMs);
+    const perChild = this.#opts.maxTasksPerChild;
+    let best: WorkerHandle | null = null;
+    for (const w of this.#workers) {
+      if (w.state !== 'running' || w.inflight.length >= limit) continue;
+      if (perChild !== null && w.tasksSent >= perChild) continue;
+      if (!best || w.inflight.length < best.inflight.length) best = w;
+    }
+    return best;
+  }
+
+  #send(worker: WorkerHandle, job: Job): void {
+    if (!worker.knownFunctions.has(job.fnId)) {
+      worker.send(PoolTag.Define, this.#definitions.get(job.fnId)!);
+      worker.knownFunctions.add(job.fnId);
+    }
+    worker.inflight.push(job);
+    worker.tasksSent++;
+    worker.send(PoolTag.Task, job.frame);
+    const perChild = this.#opts.maxTasksPerChild;
+    if (perChild !== null && worker.tasksSent >= perChild) this.#retire(worker);
+  }
+
+  #takeSlot(): boolean {
+    if (this.#semaphore) return this.#semaphore.acquireSync({ block: false });
+    if (this.#freeSlots <= 0) return false;
+    this.#freeSlots--;
+    return true;
+  }
+
+  #releaseSlot(job: Job): void {
+    if (!job.holdsSlot) return;
+    job.holdsSlot = false;
+    if (this.#semaphore) this.#semaphore.release();
+    else this.#freeSlots++;
+  }
+
+  // ---- workers ------------------------------------------------------------------
+  #startWorker(): WorkerHandle {
+    const proc = new this.#ctx.Process({
+      target: workerModule.poolWorker,
+      args: [this.#workerOptions],
+      daemon: true,
+      name: `PoolWorker-${++this.#workerCount}`,
+      modules: this.#modules,
+    });
+    proc.start();
+    const worker = new WorkerHandle(proc, this.#events, this.#opts.lostWorkerTimeout);
+    this.#workers.add(worker);
+    safeCall('onProcessUp', this.#hooks.onProcessUp, proc);
+    return worker;
+  }
+
+  /** Stop giving `worker` work, start its replacement now, and let it exit once idle. */
+  #retire(worker: WorkerHandle, reason: WorkerHandle['endReason'] = 'retired'): void {
+    if (worker.state !== 'running') return;
+    worker.state = 'retiring';
+    worker.endReason = reason;
+    if (this.#wantsWorkers()) this.#startWorker();
+    if (worker.idle) worker.shutdown();
+  }
+
+  #liveCount(): number {
+    let n = 0;
+    for (const w of this.#workers) if (w.state === 'running') n++;
+    return n;
+  }
+
+  #wantsWorkers(): boolean {
+    if (this.#state === State.Terminate || this.#broken) return false;
+    if (this.#liveCount() >= this.#size) return false;
+    return this.#state === State.Run || this.#pending.size > 0;
+  }
+
+  readonly #events = {
+    onAccept: (worker: WorkerHandle, job: Job, time: number) => {
+      job.accepted = true;
+      job.sink._accept(job.index, worker.pid, time);
+      if (job.settled || (job.softMs <= 0 && job.hardMs <= 0)) return;
+      const timers: NodeJS.Timeout[] = [];
+      const now = nowMs();
+      if (job.softMs > 0) {
+        timers.push(setTimeout(() => { if (!job.settled) job.sink._timedOut(true, job.softMs); }, Math.max(0, time + job.softMs - now)));
+      }
+      if (job.hardMs > 0) {
+        timers.push(setTimeout(() => this.#hardLimit(worker, job), Math.max(0, time + job.hardMs - now)));
+      }
+      job.timers = timers;
+      safeCall('onTimeoutSet', this.#hooks.onTimeoutSet, job.owner, job.softMs || null, job.hardMs || null);
+    },
+    onResult: (worker: WorkerHandle, job: Job, ok: boolean, payload: Buffer) => {
+      this.#clearTimers(job);
+      if (!job.settled) this.#deliver(job, ok, payload);
+      if (worker.state === 'retiring' && worker.idle) worker.shutdown();
+      this.#afterProgress();
+    },
+    onMemory: (worker: WorkerHandle, rss: number) => {
+      const limit = this.#opts.maxMemoryPerChild;
+      if (limit !== null && rss > limit) this.#retire(worker);
+    },
+    onExit: (worker: WorkerHandle, exitcode: number) => this.#onWorkerExit(worker, exitcode),
+  };
+
+  #deliver(job: Job, ok: boolean, payload: Buffer): void {
+    let decoded: { value: unknown; missingModules: string[] };
+    try {
+      decoded = codec.decode(payload);
+    } catch (err) {
+      this.#settle(job, false, err);
+      return;
+    }
+    if (decoded.missingModules.length === 0) {
+      this.#settle(job, ok, ok ? decoded.value : withRemoteCause(decoded.value));
+      return;
+    }
+    // The value names classes from modules this process has not loaded yet.
+    job.settled = true;
+    void codec.decodeAsync(payload, { importModule: importForDecode }).then(
+      (value) => { job.settled = false; this.#settle(job, ok, ok ? value : withRemoteCause(value)); },
+      (err) => { job.settled = false; this.#settle(job, false, err); },
+    );
+  }
+
+  #settle(job: Job, ok: boolean, value: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    this.#clearTimers(job);
+    job.cleanup?.();
+    this.#releaseSlot(job);
+    this.#pending.delete(job);
+    job.sink._set(job.index, ok, value);
+    if (this.#pending.size === 0) this.#updateKeepAlive();
+  }
+
+  #clearTimers(job: Job): void {
+    if (!job.timers) return;
+    for (const t of job.timers) clearTimeout(t);
+    job.timers = null;
+    safeCall('onTimeoutCancel', this.#hooks.onTimeoutCancel, job.owner);
+  }
+
+  #hardLimit(worker: WorkerHandle, job: Job): void {
+    if (job.settled) return;
+    const err = new TimeLimitExceeded(`TimeLimitExceeded(${job.hardMs} ms)`);
+    Object.assign(err, { timeout: job.hardMs, jobId: job.jobId, pid: worker.pid });
+    job.timers = null;
+    this.#settle(job, false, err);
+    job.sink._timedOut(false, job.hardMs);
+    this.#endWorker(worker, 'time-limit');
+  }
+
+  /** Kill a worker on purpose (time limit, terminateJob, cancellation) and replace it at once. */
+  #endWorker(worker: WorkerHandle, reason: NonNullable<WorkerHandle['endReason']>, signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (worker.state === 'dead') return;
+    const wasRunning = worker.state === 'running';
+    worker.endReason ??= reason;
+    worker.kill(signal);
+    if (wasRunning && this.#wantsWorkers()) this.#startWorker();
+  }
+
+  #cancel(job: Job, reason: unknown): void {
+    if (job.settled) return;
+    const worker = [...this.#workers].find((w) => w.inflight[0] === job && job.accepted);
+    this.#settle(job, false, reason);
+    if (worker) this.#endWorker(worker, 'cancelled');
+    this.#afterProgress();
+  }
+
+  #onWorkerExit(worker: WorkerHandle, exitcode: number): void {
+    this.#workers.delete(worker);
+    const jobs = worker.inflight.splice(0);
+    const requeue: Job[] = [];
+    jobs.forEach((job, i) => {
+      if (job.settled) return;
+      // Only the oldest job can have been running; the others never started.
+      const started = i === 0 && (job.accepted || worker.tasksAcked > 0);
+      if (!started) { requeue.push(job); return; }
+      this.#settle(job, false, this.#lossError(worker, job, exitcode));
+    });
+    if (requeue.length > 0) {
+      for (const job of requeue) this.#releaseSlot(job);
+      this.#queue = [...requeue, ...this.#queue.slice(this.#queueHead)];
+      this.#queueHead = 0;
+    }
+    safeCall('onProcessDown', this.#hooks.onProcessDown, worker.proc);
+    safeCall('onProcessExit', this.#hooks.onProcessExit, worker.pid, exitcode);
+    const unplanned = worker.endReason === null;
+    if (unplanned && this.#state !== State.Terminate && this.#restarts.step()) {
+      this.#breakPool(new RestartFreqExceeded(
+        `more than ${this.#opts.maxRestarts} worker restarts within ${this.#opts.maxRestartFreq} ms`));
+    }
+    while (this.#wantsWorkers()) this.#startWorker();
+    this.#afterProgress();
+  }
+
+  #lossError(worker: WorkerHandle, job: Job, exitcode: number): Error {
+    const fields = { pid: worker.pid, exitcode, jobId: job.jobId };
+    switch (worker.endReason) {
+      case 'terminated-job':
+      case 'pool-terminate':
+        return Object.assign(new Terminated(`Terminated(${-exitcode})`), fields);
+      default: {
+        const hint = exitcode === -9 ? ' (killed: out of memory?)' : '';
+        return Object.assign(new WorkerLostError(
+          `Worker exited prematurely: ${humanStatus(exitcode)}${hint} Job: ${job.jobId}.`), fields);
+      }
+    }
+  }
+
+  #afterProgress(): void {
+    this.#dispatch();
+    if (this.#state !== State.Run && this.#pending.size === 0) {
+      for (const w of this.#workers) {
+        if (w.state === 'running') {
+          w.state = 'retiring';
+          w.endReason ??= 'retired';
+        }
+        if (w.state === 'retiring' && w.idle) w.shutdown();
+      }
+    }
+    if (this.#state !== State.Run && this.#workers.size === 0) {
+      for (const wake of this.#joinWaiters.splice(0)) wake();
+      this.#updateKeepAlive();
+    }
+  }
+
+  #breakPool(err: Error): void {
+    this.#broken = err;
+    this.#state = State.Close;
+    for (const job of [...this.#pending]) this.#settle(job, false, err);
+    this.#queue = [];
+    this.#queueHead = 0;
+  }
+
+  /** Keep the event loop alive while jobs are pending or someone awaits join(). */
+  #updateKeepAlive(): void {
+    const keep = this.#pending.size > 0 || this.#joinWaiters.length > 0;
+    if (keep && !this.#keepAlive) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    else if (!keep && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = null;
+    }
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------
+  /** No more submissions; workers exit once every submitted job is done. */
+  close(): void {
+    if (this.#state === State.Run) this.#state = State.Close;
+    this.#afterProgress();
+  }
+
+  /** Settle every pending job with Terminated, kill every worker, and resolve once they are gone. */
+  terminate(): Promise<void> {
+    if (this.#state !== State.Terminate) {
+      this.#state = State.Terminate;
+      const err = new Terminated('pool terminated');
+      for (const job of [...this.#pending]) this.#settle(job, false, err);
+      this.#queue = [];
+      this.#queueHead = 0;
+      for (const w of this.#workers) {
+        w.endReason ??= 'pool-terminate';
+        w.kill('SIGTERM', 200);
+      }
+    }
+    return this.#waitForWorkers();
+  }
+
+  /** Wait for the workers to exit after close() or terminate(). */
+  join(): Promise<void> {
+    if (this.#state === State.Run) throw new ValueError('Pool is still running');
+    return this.#waitForWorkers();
+  }
+
+  #waitForWorkers(): Promise<void> {
+    if (this.#workers.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#joinWaiters.push(resolve);
+      this.#updateKeepAlive();
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminate();
+  }
+
+  // ---- billiard's extras -----------------------------------------------------------
+  /** Add `n` workers. */
+  grow(n = 1): void {
+    this.#checkRunning();
+    this.#size += n;
+    this.#freeSlots += n;
+    for (let i = 0; i < n; i++) this.#startWorker();
+    this.#dispatch();
+  }
+
+  /** Remove `n` idle workers; throws when fewer are idle (after removing those). */
+  shrink(n = 1): void {
+    this.#checkRunning();
+    let done = 0;
+    for (const w of this.#workers) {
+      if (done >= n) break;
+      if (w.state !== 'running' || !w.idle) continue;
+      w.state = 'retiring';
+      w.endReason = 'retired';
+      w.shutdown();
+      done++;
+    }
+    this.#size -= done;
+    this.#freeSlots -= done;
+    if (done < n) throw new ValueError("Can't shrink pool. All processes busy!");
+  }
+
+  /** Replace every worker: each finishes the jobs it holds, then exits. */
+  restart(): void {
+    this.#checkRunning();
+    for (const w of [...this.#workers]) this.#retire(w);
+  }
+
+  /** Kill the worker `pid`; the job it runs rejects with Terminated. */
+  terminateJob(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
+    const worker = [...this.#workers].find((w) => w.pid === pid);
+    if (!worker) return;
+    this.#endWorker(worker, 'terminated-job', signal);
+  }
+
+  toString(): string {
+    const state = ['RUN', 'CLOSE', 'TERMINATE'][this.#state];
+    return `<Pool state=${state} pool_size=${this.#size}>`;
+  }
+}
+
+function checkIterable(iterable: unknown): void {
+  if (iterable === null || iterable === undefined ||
+      (typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function' &&
+       typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
+    throw new SerializationError(`expected an iterable, not ${iterable === null ? 'null' : typeof iterable}`);
+  }
+}
+
+function isSyncIterable<T>(iterable: Input<T>): iterable is Iterable<T> {
+  return typeof (iterable as Iterable<T>)[Symbol.iterator] === 'function';
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new Terminated('job aborted');
+}
+
+/** A worker's error keeps its class; its remote stack becomes the cause (CPython's RemoteTraceback). */
+function withRemoteCause(error: unknown): unknown {
+  if (!(error instanceof Error) || error.cause instanceof RemoteTraceback) return error;
+  const remote = new RemoteTraceback(error.stack ?? String(error), error.cause !== undefined ? { cause: error.cause } : undefined);
+  Object.defineProperty(error, 'cause', { value: remote, configurable: true, writable: true, enumerable: false });
+  return error;
+}
+
+registerReducer(Pool, 'Pool', {
+  reduce() {
+    throw new SerializationError('pool objects cannot be passed between processes or pickled');
+  },
+  rebuild() {
+    throw new SerializationError('pool objects cannot be passed between processes or pickled');
+  },
+});
+
+declare module '../context.js' {
+  interface BaseContext {
+    /** A Pool whose workers use this context's start method. */
+    Pool: typeof Pool;
+  }
+}
+
+defineContextMember('Pool', (ctx) => class extends Pool {
+  constructor(opts: number | PoolOptions = {}) {
+    super({ context: ctx, ...(typeof opts === 'number' ? { processes: opts } : opts) });
+  }
+});

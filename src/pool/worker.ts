@@ -1,0 +1,157 @@
+/**
+ * The worker loop, run as the target of each pool worker process. It reads
+ * tasks from its control channel, runs them one at a time in order, and
+ * answers each with Ok or Error (preceded by Ack when the parent needs the
+ * accept time early: time limits, accept callbacks).
+ */
+import { MaybeEncodingError, SoftTimeLimitExceeded } from '../errors.js';
+import { controlChannel } from '../process/control.js';
+import { codec } from '../wire/codec.js';
+import type { FrameChannel } from '../wire/channel.js';
+import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
+import { PoolTag, TaskKind, encodeTime, nowMs, type WorkerOptions } from './protocol.js';
+import { setCurrentTask, type TaskContext } from './task-context.js';
+
+type TaskMessage = [kind: TaskKind, fnId: number, payload: unknown[], softMs: number, wantAck: boolean, jobId: number];
+
+export async function poolWorker(options: WorkerOptions): Promise<void> {
+  const channel = controlChannel();
+  if (!channel) throw new Error('poolWorker runs only inside a pool worker process');
+  channel.setKeepAlive(true);
+  if (options.initializer) {
+    const init = await resolveTask(options.initializer);
+    await init(...options.initargs);
+  }
+  const functions = new Map<number, Function>();
+  let first = true;
+  for (;;) {
+    const frame = channel.tryFrame() ?? (await channel.nextFrame());
+    if (!frame || frame.tag === PoolTag.Shutdown) break;
+    if (frame.tag === PoolTag.Define) {
+      const [fnId, spec] = codec.decode(frame.payload).value as [number, TaskSpec];
+      functions.set(fnId, await resolveTask(spec));
+      continue;
+    }
+    if (frame.tag !== PoolTag.Task) continue;
+    const message = codec.decode(frame.payload).value as TaskMessage;
+    // The first Ack always goes out at once: then a worker that dies without one never started a task.
+    if (first) message[4] = true;
+    first = false;
+    const outcome = runTask(channel, functions, message);
+    const settled = outcome instanceof Promise ? await outcome : outcome;
+    reply(channel, settled);
+    if (options.reportMemory) channel.send(PoolTag.Memory, encodeTime(process.memoryUsage.rss()));
+  }
+  channel.setKeepAlive(false);
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Run one task; synchronous tasks settle without a promise (the fast path for tiny tasks). */
+function runTask(channel: FrameChannel, functions: Map<number, Function>, message: TaskMessage): Outcome | Promise<Outcome> {
+  const [kind, fnId, payload, softMs, wantAck, jobId] = message;
+  const accepted = nowMs();
+  channel.send(PoolTag.Ack, encodeTime(accepted));
+  // The parent arms the time limits on Ack: make sure it has it before a long synchronous task.
+  if (wantAck || !channel.peekFrame()) channel.flushSync();
+  const fn = functions.get(fnId);
+  if (!fn) return { ok: false, error: new Error(`pool worker: unknown function id ${fnId}`) };
+  const task = startTaskContext(jobId, accepted, softMs);
+  setCurrentTask(task.context);
+  let result: unknown;
+  try {
+    result = invoke(kind, fn, payload);
+  } catch (error) {
+    task.finish();
+    return { ok: false, error: explainTaskError(fn, error) };
+  }
+  if (!isPromiseLike(result)) {
+    task.finish();
+    return { ok: true, value: result };
+  }
+  return Promise.resolve(result).then(
+    (value) => { task.finish(); return { ok: true as const, value }; },
+    (error: unknown) => { task.finish(); return { ok: false as const, error: explainTaskError(fn, error) }; },
+  );
+}
+
+function invoke(kind: TaskKind, fn: Function, payload: unknown[]): unknown {
+  if (kind === TaskKind.Apply) return fn(...payload);
+  const results = new Array(payload.length);
+  let pending: Promise<unknown>[] | null = null;
+  for (let i = 0; i < payload.length; i++) {
+    const r = kind === TaskKind.Map ? fn(payload[i]) : fn(...(payload[i] as unknown[]));
+    results[i] = r;
+    if (isPromiseLike(r)) (pending ??= []).push(r as Promise<unknown>);
+  }
+  // A chunk of async calls runs one after another, as in a worker loop.
+  if (!pending) return results;
+  return (async () => {
+    for (let i = 0; i < results.length; i++) if (isPromiseLike(results[i])) results[i] = await results[i];
+    return results;
+  })();
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function';
+}
+
+function startTaskContext(jobId: number, accepted: number, softMs: number) {
+  const controller = new AbortController();
+  const deadline = softMs > 0 ? accepted + softMs : Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  if (softMs > 0) {
+    timer = setTimeout(() => controller.abort(new SoftTimeLimitExceeded(`soft time limit (${softMs} ms) exceeded`)), softMs);
+  }
+  const context: TaskContext = {
+    jobId,
+    signal: controller.signal,
+    softTimeLimitExceeded: () => controller.signal.aborted || nowMs() >= deadline,
+  };
+  return {
+    context,
+    finish() {
+      clearTimeout(timer);
+      setCurrentTask(null);
+    },
+  };
+}
+
+function reply(channel: FrameChannel, outcome: Outcome): void {
+  if (outcome.ok) {
+    let body: Buffer;
+    try {
+      body = codec.encode(outcome.value, { root: 'result' }).body;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      channel.send(PoolTag.Error, codec.encode(new MaybeEncodingError(reason, describe(outcome.value))).body);
+      return;
+    }
+    channel.send(PoolTag.Ok, body);
+    return;
+  }
+  channel.send(PoolTag.Error, encodeError(outcome.error));
+}
+
+function encodeError(error: unknown): Buffer {
+  try {
+    return codec.encode(error, { root: 'error' }).body;
+  } catch (err) {
+    // The error itself does not serialize (a function among its properties): keep what can travel.
+    const e = error instanceof Error ? error : new Error(String(error));
+    const plain = new Error(e.message);
+    plain.stack = e.stack;
+    Object.defineProperty(plain, 'name', { value: e.name });
+    return codec.encode(plain).body;
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
