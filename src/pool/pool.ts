@@ -31,6 +31,7 @@ const workerModule = taskModule<typeof import('./worker.js')>(new URL('./worker.
 /** Jobs a worker may hold (one running, the rest queued at it), by typical task duration. */
 function prefetchFor(avgTaskMs: number | null): number {
   if (avgTaskMs === null) return 2;
+  if (avgTaskMs < 0.1) return 256;
   if (avgTaskMs < 1) return 64;
   if (avgTaskMs < 5) return 8;
   return 1;
@@ -314,15 +315,23 @@ export class Pool {
     }
   }
 
+  /**
+   * The least-loaded worker that wants work. A worker is refilled once it is
+   * down to half its prefetch, so tiny tasks travel in batches (one write for
+   * many tasks) while long tasks are handed out one at a time.
+   */
   #pickWorker(): WorkerHandle | null {
     const limit = prefetchFor(this.#avgTaskMs);
+    const lowWater = Math.max(0, (limit >> 1) - (limit > 1 ? 0 : 1));
     const perChild = this.#opts.maxTasksPerChild;
     let best: WorkerHandle | null = null;
     for (const w of this.#workers) {
       if (w.state !== 'running' || w.inflight.length >= limit) continue;
       if (perChild !== null && w.tasksSent >= perChild) continue;
+      if (!w.filling && w.inflight.length > lowWater) continue;
       if (!best || w.inflight.length < best.inflight.length) best = w;
     }
+    if (best) best.filling = best.inflight.length + 1 < limit;
     return best;
   }
 
@@ -405,7 +414,8 @@ export class Pool {
       job.timers = timers;
       safeCall('onTimeoutSet', this.#hooks.onTimeoutSet, job.owner, job.softMs || null, job.hardMs || null);
     },
-    onResult: (worker: WorkerHandle, job: Job, ok: boolean, payload: Buffer) => {
+    onResult: (worker: WorkerHandle, job: Job, ok: boolean, payload: Buffer, runMs: number) => {
+      this.#avgTaskMs = this.#avgTaskMs === null ? runMs : this.#avgTaskMs * 0.8 + runMs * 0.2;
       this.#clearTimers(job);
       if (!job.settled) this.#deliver(job, ok, payload);
       if (worker.state === 'retiring' && worker.idle) worker.shutdown();

@@ -14,9 +14,9 @@ export const enum PoolTag {
   Shutdown,
   /** worker → parent: 8 bytes, f64 accept time (ms since epoch): the oldest unstarted task began. */
   Ack,
-  /** worker → parent: encoded value of the oldest unfinished task. */
+  /** worker → parent: f64 run time (ms), then the encoded value of the oldest unfinished task. */
   Ok,
-  /** worker → parent: encoded error of the oldest unfinished task. */
+  /** worker → parent: f64 run time (ms), then the encoded error of the oldest unfinished task. */
   Error,
   /** worker → parent: 8 bytes, f64 resident memory after the last task (when maxMemoryPerChild is set). */
   Memory,

@@ -14,7 +14,7 @@ export interface WorkerEvents {
   /** The head job was accepted at `time` (worker clock = wall clock). */
   onAccept(worker: WorkerHandle, job: Job, time: number): void;
   /** The head job finished with the given frame (Ok or Error). */
-  onResult(worker: WorkerHandle, job: Job, ok: boolean, payload: Buffer): void;
+  onResult(worker: WorkerHandle, job: Job, ok: boolean, payload: Buffer, runMs: number): void;
   onMemory(worker: WorkerHandle, rss: number): void;
   /** The worker exited and its channel is drained. */
   onExit(worker: WorkerHandle, exitcode: number): void;
@@ -31,7 +31,9 @@ export class WorkerHandle {
   /** Function ids this worker has been sent a definition for. */
   readonly knownFunctions = new Set<number>();
   tasksSent = 0;
-  /** Tasks the worker has started (acknowledged or answered). */
+  /** Being topped up to its prefetch limit (see Pool's dispatch). */
+  filling = false;
+  /** Tasks the worker has answered. */
   tasksAcked = 0;
   private shutdownSent = false;
   /** Why the pool ended this worker, so its death is not reported as a loss. */
@@ -79,7 +81,6 @@ export class WorkerHandle {
     switch (frame.tag) {
       case PoolTag.Ack: {
         const job = this.inflight.find((j) => !j.accepted);
-        this.tasksAcked++;
         if (job) this.events.onAccept(this, job, decodeTime(frame.payload));
         return;
       }
@@ -88,7 +89,8 @@ export class WorkerHandle {
         const job = this.inflight.shift();
         if (!job) return;
         if (!job.accepted) this.events.onAccept(this, job, nowMs());
-        this.events.onResult(this, job, frame.tag === PoolTag.Ok, frame.payload);
+        this.tasksAcked++;
+        this.events.onResult(this, job, frame.tag === PoolTag.Ok, frame.payload.subarray(8), decodeTime(frame.payload));
         return;
       }
       case PoolTag.Memory:

@@ -12,6 +12,9 @@ import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
 import { PoolTag, TaskKind, encodeTime, nowMs, type WorkerOptions } from './protocol.js';
 import { setCurrentTask, type TaskContext } from './task-context.js';
 
+/** Results written together while more tasks are buffered. */
+const RESULT_BATCH = 32;
+
 type TaskMessage = [kind: TaskKind, fnId: number, payload: unknown[], softMs: number, wantAck: boolean, jobId: number];
 
 export async function poolWorker(options: WorkerOptions): Promise<void> {
@@ -24,6 +27,7 @@ export async function poolWorker(options: WorkerOptions): Promise<void> {
   }
   const functions = new Map<number, Function>();
   let first = true;
+  let unsent = 0;
   for (;;) {
     const frame = channel.tryFrame() ?? (await channel.nextFrame());
     if (!frame || frame.tag === PoolTag.Shutdown) break;
@@ -37,10 +41,16 @@ export async function poolWorker(options: WorkerOptions): Promise<void> {
     // The first Ack always goes out at once: then a worker that dies without one never started a task.
     if (first) message[4] = true;
     first = false;
+    const started = performance.now();
     const outcome = runTask(channel, functions, message);
     const settled = outcome instanceof Promise ? await outcome : outcome;
-    reply(channel, settled);
+    reply(channel, settled, performance.now() - started);
     if (options.reportMemory) channel.send(PoolTag.Memory, encodeTime(process.memoryUsage.rss()));
+    // Stream results back during a long run of buffered tiny tasks, so the parent can refill us meanwhile.
+    if (++unsent >= RESULT_BATCH || !channel.peekFrame()) {
+      unsent = 0;
+      channel.flush();
+    }
   }
   channel.setKeepAlive(false);
 }
@@ -51,9 +61,12 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 function runTask(channel: FrameChannel, functions: Map<number, Function>, message: TaskMessage): Outcome | Promise<Outcome> {
   const [kind, fnId, payload, softMs, wantAck, jobId] = message;
   const accepted = nowMs();
-  channel.send(PoolTag.Ack, encodeTime(accepted));
-  // The parent arms the time limits on Ack: make sure it has it before a long synchronous task.
-  if (wantAck || !channel.peekFrame()) channel.flushSync();
+  // The parent arms time limits on Ack: it must have it before a long synchronous task runs.
+  // Without limits a result implies acceptance, so tiny tasks need no Ack at all.
+  if (wantAck) {
+    channel.send(PoolTag.Ack, encodeTime(accepted));
+    channel.flushSync();
+  }
   const fn = functions.get(fnId);
   if (!fn) return { ok: false, error: new Error(`pool worker: unknown function id ${fnId}`) };
   const task = startTaskContext(jobId, accepted, softMs);
@@ -69,6 +82,7 @@ function runTask(channel: FrameChannel, functions: Map<number, Function>, messag
     task.finish();
     return { ok: true, value: result };
   }
+  if (!wantAck) channel.send(PoolTag.Ack, encodeTime(accepted));
   return Promise.resolve(result).then(
     (value) => { task.finish(); return { ok: true as const, value }; },
     (error: unknown) => { task.finish(); return { ok: false as const, error: explainTaskError(fn, error) }; },
@@ -98,16 +112,19 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 function startTaskContext(jobId: number, accepted: number, softMs: number) {
-  const controller = new AbortController();
+  // An AbortController per task is costly for tiny tasks: make one only when needed.
+  let controller: AbortController | null = null;
   const deadline = softMs > 0 ? accepted + softMs : Infinity;
   let timer: NodeJS.Timeout | undefined;
-  if (softMs > 0) {
-    timer = setTimeout(() => controller.abort(new SoftTimeLimitExceeded(`soft time limit (${softMs} ms) exceeded`)), softMs);
-  }
+  const abort = () => (controller ??= new AbortController()).abort(
+    new SoftTimeLimitExceeded(`soft time limit (${softMs} ms) exceeded`));
+  if (softMs > 0) timer = setTimeout(abort, Math.max(0, deadline - nowMs()));
   const context: TaskContext = {
     jobId,
-    signal: controller.signal,
-    softTimeLimitExceeded: () => controller.signal.aborted || nowMs() >= deadline,
+    get signal() {
+      return (controller ??= new AbortController()).signal;
+    },
+    softTimeLimitExceeded: () => controller?.signal.aborted === true || nowMs() >= deadline,
   };
   return {
     context,
@@ -118,20 +135,21 @@ function startTaskContext(jobId: number, accepted: number, softMs: number) {
   };
 }
 
-function reply(channel: FrameChannel, outcome: Outcome): void {
+function reply(channel: FrameChannel, outcome: Outcome, runMs: number): void {
+  const took = encodeTime(runMs);
   if (outcome.ok) {
     let body: Buffer;
     try {
       body = codec.encode(outcome.value, { root: 'result' }).body;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      channel.send(PoolTag.Error, codec.encode(new MaybeEncodingError(reason, describe(outcome.value))).body);
+      channel.sendParts(PoolTag.Error, [took, codec.encode(new MaybeEncodingError(reason, describe(outcome.value))).body]);
       return;
     }
-    channel.send(PoolTag.Ok, body);
+    channel.sendParts(PoolTag.Ok, [took, body]);
     return;
   }
-  channel.send(PoolTag.Error, encodeError(outcome.error));
+  channel.sendParts(PoolTag.Error, [took, encodeError(outcome.error)]);
 }
 
 function encodeError(error: unknown): Buffer {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { pollFd } from '../native/fd.js';
 import { OSError } from '../errors.js';
-import { FrameParser, frameHeader, type Frame } from './frames.js';
+import { FrameParser, type Frame } from './frames.js';
 import { FrameWriter } from './writer.js';
 
 /** Stop reading from the kernel when this much is buffered and nobody is waiting. */
@@ -62,14 +62,23 @@ export class FrameChannel {
   // ---- writing --------------------------------------------------------------
   send(tag: number, payload: Uint8Array, attachments: readonly Uint8Array[] = [], attachmentTag = 2): void {
     if (this.closedFlag) throw new OSError('handle is closed');
-    const parts: Uint8Array[] = [];
-    for (const a of attachments) parts.push(frameHeader(attachmentTag, a.byteLength), a);
-    parts.push(frameHeader(tag, payload.byteLength), payload);
-    this.writer.write(parts);
+    for (const a of attachments) this.writer.writeFrame(attachmentTag, [a]);
+    this.writer.writeFrame(tag, [payload]);
+  }
+
+  /** Send one frame whose payload is the concatenation of `parts`. */
+  sendParts(tag: number, parts: readonly Uint8Array[]): void {
+    if (this.closedFlag) throw new OSError('handle is closed');
+    this.writer.writeFrame(tag, parts);
   }
 
   flushSync(): void {
     this.writer.flushSync();
+  }
+
+  /** Write what is queued now instead of at the end of the tick. */
+  flush(): void {
+    this.writer.flush();
   }
 
   drain(): Promise<void> {
