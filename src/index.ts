@@ -21,6 +21,18 @@ export { registerModule } from './modules.js';
 export { registerClass } from './wire/codec.js';
 export { taskModule, type Task } from './task.js';
 export { getLogger, logToStderr, type Logger, type LogLevel } from './util.js';
+export {
+  Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore,
+  type AcquireOptions, type Held, type LockLike,
+} from './synchronize.js';
+export {
+  AttributeError, CValue, IndexError, RawArray, RawStructArray, RawValue, SharedArray, Struct, Synchronized,
+  SynchronizedArray, Value, type FieldType, type JsType, type RawArrayView, type SharedOptions, type SimpleTypeCode,
+  type TypeCode,
+} from './sharedctypes.js';
+export {
+  FileExistsError, FileNotFoundError, KeyError, ShareableList, SharedMemory, type ShareableItem, type SharedMemoryOptions,
+} from './shared-memory.js';
 export { Pool, type ApplyOptions, type PoolOptions } from './pool/pool.js';
 export { AsyncResult, MapResult, IMapIterator } from './pool/results.js';
 export { currentTask, type TaskContext } from './pool/task-context.js';

@@ -83,11 +83,27 @@ function mayBeEvaluating(url: string): boolean {
   return (url === mainUrl && ownMain) || known.has(url);
 }
 
+let pendingLoaders: string[] = [];
+let activating: Promise<unknown> | null = null;
+
+/** @internal A child activates these loaders (tsx) before its first TypeScript import. */
+export function deferLoaders(urls: string[]): void {
+  pendingLoaders = urls;
+}
+
+const typescript = /\.(c|m)?tsx?$/;
+
+function importWithLoaders(url: string): Promise<unknown> {
+  if (pendingLoaders.length === 0 || !typescript.test(new URL(url).pathname)) return import(url);
+  activating ??= pendingLoaders.reduce<Promise<unknown>>((p, loader) => p.then(() => import(loader)), Promise.resolve());
+  return activating.then(() => import(url));
+}
+
 /** Import a module once, and note the classes it exports. */
 export function loadModule(url: string): Promise<Record<string, unknown>> {
   let promise = loading.get(url);
   if (!promise) {
-    promise = import(url).then((ns: Record<string, unknown>) => {
+    promise = importWithLoaders(url).then((ns) => ns as Record<string, unknown>).then((ns) => {
       namespaces.set(url, ns);
       noteModuleClasses(url, ns);
       const cjs = ns.default;

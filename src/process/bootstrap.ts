@@ -8,7 +8,8 @@ import { inspect } from 'node:util';
 import { setParentDeathSignal } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
 import { codec, type WireContext } from '../wire/codec.js';
-import { exportOf, loadModule, setMainModuleUrl } from '../modules.js';
+import { deferLoaders, exportOf, loadModule, setMainModuleUrl } from '../modules.js';
+import { LOADER_ARG } from './loader.js';
 import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
 import {
   Process, joinChildrenAtExit, setBootstrapping, setParentProcess, type BootData,
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
   if (presetDeathSignal) process.argv.pop();
   else setParentDeathSignal('SIGKILL', process.ppid);
   const fdCount = Number(process.argv[2] ?? 0);
-  process.argv.splice(1, 2);
+  deferLoaders(process.argv.slice(3).filter((a) => a.startsWith(LOADER_ARG)).map((a) => a.slice(LOADER_ARG.length)));
+  process.argv.splice(1, process.argv.length - 1);
 
   const control = new FrameChannel(3);
   control.setKeepAlive(true);

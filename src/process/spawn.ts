@@ -11,7 +11,7 @@ import { socketpair } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
 import type { Launcher, LaunchRequest, Popen } from './launcher.js';
 import { registerLauncher } from './start-method.js';
-import { childExecArgv } from './loader.js';
+import { LOADER_ARG, childExecArgv, deferredLoaders } from './loader.js';
 
 import { ControlTag, PDEATHSIG_ARG } from './control.js';
 
@@ -137,7 +137,8 @@ export const spawnLauncher: Launcher = {
     const [parentEnd, childEnd] = socketpair();
     let child: ChildProcess;
     try {
-      const nodeArgs = [...childExecArgv(), BOOTSTRAP_PATH, String(request.fds.length)];
+      const loaders = deferredLoaders().map((url) => LOADER_ARG + url);
+      const nodeArgs = [...childExecArgv(), BOOTSTRAP_PATH, String(request.fds.length), ...loaders];
       const [file, args] = withParentDeathSignal(executable, nodeArgs);
       child = spawnChild(file, args, {
         stdio: ['ignore', 'inherit', 'inherit', childEnd, ...request.fds],

@@ -3,6 +3,14 @@
  * that receives one before loading that module (a child at boot) imports it
  * on demand instead of paying for every module at start-up.
  */
+const SYNC = '../synchronize.js';
+const SHAREDCTYPES = '../sharedctypes.js';
+const SHARED_MEMORY = '../shared-memory.js';
+
 export const reducerModules: Readonly<Record<string, string>> = {
   Connection: '../connection.js',
+  Lock: SYNC, RLock: SYNC, Semaphore: SYNC, BoundedSemaphore: SYNC, Condition: SYNC, Event: SYNC, Barrier: SYNC,
+  RawValue: SHAREDCTYPES, RawStructArray: SHAREDCTYPES, Synchronized: SHAREDCTYPES, SynchronizedArray: SHAREDCTYPES,
+  ...Object.fromEntries([...'bBhHiIlLqQfdcu'].map((code) => [`RawArray.${code}`, SHAREDCTYPES])),
+  SharedMemory: SHARED_MEMORY, ShareableList: SHARED_MEMORY,
 };
