@@ -185,14 +185,14 @@ export class Process<A extends unknown[] = any[]> {
     const popen = this.#popen;
     if (!popen) throw new AssertionError('can only join a started process');
     if (popen.exitcode !== null) return;
-    if (timeout === undefined || timeout === null) {
-      await popen.exited;
-      return;
+    if (timeout !== undefined && timeout !== null) {
+      if (Number.isNaN(timeout)) throw new ValueError('timeout must be a number');
+      if (timeout <= 0) return;
     }
-    if (Number.isNaN(timeout)) throw new ValueError('timeout must be a number');
-    if (timeout <= 0) return;
+    // A daemonic child does not keep the program alive, but waiting for it does.
+    const wait = timeout === undefined || timeout === null ? 1 << 30 : timeout;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([popen.exited, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout); })]);
+    await Promise.race([popen.exited, new Promise<void>((resolve) => { timer = setTimeout(resolve, wait); })]);
     clearTimeout(timer);
   }
 
