@@ -46,3 +46,8 @@ export const cpuCount = ctx.cpuCount.bind(ctx);
 export const freezeSupport = ctx.freezeSupport.bind(ctx);
 export const setExecutable = ctx.setExecutable.bind(ctx);
 export const allowConnectionPickling = ctx.allowConnectionPickling.bind(ctx);
+export {
+  BaseManager, SyncManager, Manager, Server, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy,
+  QueueProxy, JoinableQueueProxy, LockProxy, SemaphoreProxy, ConditionProxy, EventProxy, BarrierProxy,
+  type ManagerOptions, type RegisterOptions, type ServerOptions, type Proxied, type BlockOptions,
+} from './managers/index.js';

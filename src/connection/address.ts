@@ -90,10 +90,13 @@ let tempDir: string | null = null;
 export function arbitraryUnixPath(): string {
   if (tempDir === null) {
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pymp-'));
-    const dir = tempDir;
-    process.once('exit', () => {
-      try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
-    });
+    process.once('exit', removeTempDir);
   }
   return path.join(tempDir, `listener-${randomBytes(6).toString('hex')}`);
+}
+
+/** Remove the directory of default Unix socket addresses (at exit; a process about to die by a signal calls it itself). */
+export function removeTempDir(): void {
+  if (tempDir === null) return;
+  try { fs.rmSync(tempDir, { recursive: true, force: true }); } catch { /* best effort */ }
 }

@@ -85,10 +85,14 @@ function verify(authkey: Buffer, message: Buffer, response: Buffer): boolean {
   return expected.length === digest.length && timingSafeEqual(expected, digest);
 }
 
-/** Server side, first half: challenge the peer; throws when its answer is wrong. */
-async function deliverChallenge(conn: Connection, authkey: Buffer): Promise<void> {
-  const message = Buffer.concat([Buffer.from(`{${DEFAULT_DIGEST}}`), randomBytes(MESSAGE_LENGTH)]);
-  conn.sendBytes(Buffer.concat([CHALLENGE, message]));
+function newChallenge(): Buffer {
+  return Buffer.concat([Buffer.from(`{${DEFAULT_DIGEST}}`), randomBytes(MESSAGE_LENGTH)]);
+}
+
+/** Challenge the peer (`message` already sent when given); throws when its answer is wrong. */
+async function deliverChallenge(conn: Connection, authkey: Buffer, sent?: Buffer): Promise<void> {
+  const message = sent ?? newChallenge();
+  if (!sent) conn.sendBytes(Buffer.concat([CHALLENGE, message]));
   const response = await recvMessage(conn);
   if (!verify(authkey, message, response)) {
     conn.sendBytes(FAILURE);
@@ -97,8 +101,13 @@ async function deliverChallenge(conn: Connection, authkey: Buffer): Promise<void
   conn.sendBytes(WELCOME);
 }
 
-/** Client side, first half: prove we know the key. */
-async function answerChallenge(conn: Connection, authkey: Buffer): Promise<void> {
+/**
+ * Client side, first half: prove we know the key. `early` is sent right
+ * after our answer, before the verdict arrives (the client's own challenge:
+ * it saves a round trip and changes nothing a peer reads, as every message
+ * is read in order).
+ */
+async function answerChallenge(conn: Connection, authkey: Buffer, early?: () => void): Promise<void> {
   const received = await recvMessage(conn);
   if (!received.subarray(0, CHALLENGE.length).equals(CHALLENGE)) {
     throw new AuthenticationError(`Protocol error, expected challenge: ${reprBytes(received)}`);
@@ -116,11 +125,19 @@ async function answerChallenge(conn: Connection, authkey: Buffer): Promise<void>
     answer = Buffer.concat([Buffer.from(`{${name}}`), hmac(authkey, message, name)]);
   }
   conn.sendBytes(answer);
+  early?.();
   const reply = await recvMessage(conn);
   if (!reply.equals(WELCOME)) throw new AuthenticationError('digest sent was rejected');
 }
 
 export type Role = 'server' | 'client';
+
+/** The client answers, sends its own challenge at once, then checks the verdict and the server's answer. */
+async function clientSteps(conn: Connection, authkey: Buffer): Promise<void> {
+  const mine = newChallenge();
+  await answerChallenge(conn, authkey, () => conn.sendBytes(Buffer.concat([CHALLENGE, mine])));
+  await deliverChallenge(conn, authkey, mine);
+}
 
 /**
  * Run the mutual handshake on a fresh connection, within `timeoutMs`.
@@ -139,7 +156,7 @@ export async function authenticate(conn: Connection, authkey: Buffer, role: Role
   });
   const steps = role === 'server'
     ? deliverChallenge(conn, authkey).then(() => answerChallenge(conn, authkey))
-    : answerChallenge(conn, authkey).then(() => deliverChallenge(conn, authkey));
+    : clientSteps(conn, authkey);
   try {
     await Promise.race([steps, expired]);
   } catch (err) {

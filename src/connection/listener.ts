@@ -84,7 +84,7 @@ export class Listener {
       return;
     }
     // Bind now when we can, so that `address` (port 0) and EADDRINUSE are known at once, as in CPython.
-    const handle = bindTcpNow(ep.host, ep.port, ep.family === 'AF_INET6');
+    const handle = bindTcpNow(ep.host, ep.port, ep.family === 'AF_INET6', queue);
     if (handle) server.listen(handle as never, queue);
     else server.listen({ host: ep.host, port: ep.port, backlog: queue, ipv6Only: ep.family === 'AF_INET6' });
   }
@@ -269,6 +269,7 @@ function pathExists(p: string): boolean {
 interface TcpHandle {
   bind(ip: string, port: number): number;
   bind6(ip: string, port: number, flags: number): number;
+  listen(backlog: number): number;
   close(): void;
 }
 let tcpWrap: { TCP: new (type: number) => TcpHandle; constants: { SERVER: number; UV_TCP_IPV6ONLY: number } } | null | undefined;
@@ -278,7 +279,7 @@ let tcpWrap: { TCP: new (type: number) => TcpHandle; constants: { SERVER: number
  * address only after a DNS lookup tick). Returns null when the binding is
  * not available or the host is not an IP literal: then listen() binds later.
  */
-function bindTcpNow(host: string, port: number, v6: boolean): TcpHandle | null {
+function bindTcpNow(host: string, port: number, v6: boolean, backlog: number): TcpHandle | null {
   if (net.isIP(host) === 0) return null;
   if (tcpWrap === undefined) {
     try {
@@ -296,7 +297,9 @@ function bindTcpNow(host: string, port: number, v6: boolean): TcpHandle | null {
     tcpWrap = null;
     return null;
   }
-  const err = v6 ? handle.bind6(host, port, tcpWrap.constants.UV_TCP_IPV6ONLY) : handle.bind(host, port);
+  let err = v6 ? handle.bind6(host, port, tcpWrap.constants.UV_TCP_IPV6ONLY) : handle.bind(host, port);
+  // libuv reports EADDRINUSE from listen(), not bind(): listen now (Node's listen() repeats it harmlessly).
+  if (!err) err = handle.listen(backlog);
   if (err) {
     handle.close();
     const code = getSystemErrorName(err);

@@ -95,9 +95,26 @@ function tryWord(a: Int32Array, i: number, self: number, checkOwner: boolean): n
   }
 }
 
+/** Spin this many rounds on a held lock word before sleeping (a holder on another CPU releases soon). */
+const SPIN = 200;
+
+/** Brief spinning: a lock held for a few instructions is taken without any syscall. */
+function spin(a: Int32Array, i: number, self: number): boolean {
+  for (let k = 0; k < SPIN; k++) {
+    const v = Atomics.load(a, i);
+    if (v === 0) {
+      if (Atomics.compareExchange(a, i, 0, self) === 0) return true;
+    } else if (v & WAITERS) {
+      return false; // others sleep already: queue up behind them
+    }
+  }
+  return false;
+}
+
 /** The contended path of a lock word, blocking the thread. */
 export function lockWordSync(arena: Arena, i: number, deadline: number): number {
   const self = me();
+  if (deadline !== 0 && spin(arena.i32, i, self)) return ACQUIRED;
   let check = false;
   for (;;) {
     const r = tryWord(arena.i32, i, self, check);

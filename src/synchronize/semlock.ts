@@ -119,7 +119,7 @@ export class Lock extends LockBase implements LockLike {
   /** Acquire; resolves false when `block` is false or `timeout` ms pass first. */
   acquire(opts?: AcquireOptions): Promise<boolean> {
     if (Atomics.compareExchange(this.a, this.i, 0, me()) === 0) {
-      this.died = false;
+      if (this.died) this.died = false;
       return RESOLVED_TRUE;
     }
     const deadline = deadlineOf(opts);
@@ -129,7 +129,7 @@ export class Lock extends LockBase implements LockLike {
   /** Acquire, blocking the calling thread. */
   acquireSync(opts?: AcquireOptions): boolean {
     if (Atomics.compareExchange(this.a, this.i, 0, me()) === 0) {
-      this.died = false;
+      if (this.died) this.died = false;
       return true;
     }
     return this.#got(lockWordSync(this._block.arena, this.i, deadlineOf(opts)));
@@ -143,6 +143,8 @@ export class Lock extends LockBase implements LockLike {
 
   /** Release; any process or thread may (as CPython). Throws ValueError when not locked. */
   release(): void {
+    const self = me();
+    if (Atomics.compareExchange(this.a, this.i, self, 0) === self) return; // uncontended
     if (!unlockWord(this._block.arena, this.i)) throw new ValueError(TOO_MANY);
   }
 

@@ -72,7 +72,7 @@ addExtension({
     let cls = key ? classByKey(key) : undefined;
     if (key && !cls) {
       const url = moduleOfKey(key);
-      if (url) decoding?.missingModules.add(url);
+      decoding?.missingModules.add(url ?? '');
     }
     const err: any = Reflect.construct(Error, [message], (cls ?? Error) as Function);
     if (!cls && name && name !== 'Error') {
@@ -136,23 +136,21 @@ export function noteModuleClasses(url: string, namespace: Record<string, unknown
 function enableInstances(cls: AnyClass): void {
   if (extendedClasses.has(cls) || (cls as unknown) === Error || cls.prototype instanceof Error) return;
   extendedClasses.add(cls);
-  addExtension({
-    Class: cls,
-    type: EXT_INSTANCE,
-    write(obj: object) {
-      const key = classKey(obj.constructor as AnyClass);
-      return [key ?? null, { ...obj }];
-    },
-    read([key, fields]: [string | null, Record<string, unknown>]) {
-      const found = key ? classByKey(key) : undefined;
-      if (key && !found) {
-        const url = moduleOfKey(key);
-        if (url) decoding?.missingModules.add(url);
-      }
-      return Object.assign(Object.create(found ? found.prototype : Object.prototype), fields);
-    },
-  } as any);
+  addExtension({ Class: cls, type: EXT_INSTANCE, write: writeInstance, read: readInstance } as any);
 }
+
+function writeInstance(obj: object): unknown {
+  const key = classKey(obj.constructor as AnyClass);
+  return [key ?? null, { ...obj }];
+}
+
+/** Registered at load too: a process that never registered a class can still read instances. */
+function readInstance([key, fields]: [string | null, Record<string, unknown>]): unknown {
+  const found = key ? classByKey(key) : undefined;
+  if (key && !found) decoding?.missingModules.add(moduleOfKey(key) ?? '');
+  return Object.assign(Object.create(found ? found.prototype : Object.prototype), fields);
+}
+addExtension({ type: EXT_INSTANCE, read: readInstance } as any);
 
 /** Teach the codec a library class (Connection, Lock, Queue …): one tag per class. */
 export function registerReducer<T>(cls: abstract new (...args: any[]) => T, tag: string, reducer: Reducer<T>): void {

@@ -9,6 +9,8 @@ const SHARED_MEMORY = '../shared-memory.js';
 
 export const reducerModules: Readonly<Record<string, string>> = {
   Connection: '../connection.js',
+  BaseProxy: '../managers/proxies.js',
+  ManagerRef: '../managers/proxies.js',
   Lock: SYNC, RLock: SYNC, Semaphore: SYNC, BoundedSemaphore: SYNC, Condition: SYNC, Event: SYNC, Barrier: SYNC,
   RawValue: SHAREDCTYPES, RawStructArray: SHAREDCTYPES, Synchronized: SHAREDCTYPES, SynchronizedArray: SHAREDCTYPES,
   ...Object.fromEntries([...'bBhHiIlLqQfdcu'].map((code) => [`RawArray.${code}`, SHAREDCTYPES])),
