@@ -84,8 +84,11 @@ export class Connection {
 
   // ---- receiving --------------------------------------------------------------
   /** Receive one message sent with `send` (a `sendBytes` message arrives as a Buffer). */
-  async recv<T = unknown>(): Promise<T> {
-    const channel = this.#forReading();
+  recv<T = unknown>(): Promise<T> {
+    return this.#recv(this.#forReading());
+  }
+
+  async #recv<T>(channel: FrameChannel): Promise<T> {
     const attachments: Buffer[] = [];
     for (;;) {
       const frame = await channel.nextFrame();
@@ -109,14 +112,17 @@ export class Connection {
   }
 
   /** Receive one message as bytes. A message longer than `maxlength` is an error and disables reading. */
-  async recvBytes(maxlength?: number): Promise<Buffer> {
+  recvBytes(maxlength?: number): Promise<Buffer> {
     this.#checkMaxlength(maxlength);
-    const channel = this.#forReading();
+    return this.#recvBytes(this.#forReading(), maxlength);
+  }
+
+  async #recvBytes(channel: FrameChannel, maxlength: number | undefined): Promise<Buffer> {
     if (maxlength !== undefined) {
       await channel.waitReadable(null);
       this.#enforceMaxlength(channel, maxlength);
     }
-    return this.#payload(await this.#nextMessage(() => channel.nextFrame()));
+    return (await this.#nextMessage(() => channel.nextFrame())).payload;
   }
 
   recvBytesSync(maxlength?: number): Buffer {
@@ -126,24 +132,24 @@ export class Connection {
       channel.waitReadableSync(null);
       this.#enforceMaxlength(channel, maxlength);
     }
-    return this.#payload(this.#nextMessageSync(channel));
+    return this.#nextMessageSync(channel).payload;
   }
 
   /** Receive into `buf` at byte `offset`; returns the byte count. A message that does not fit throws BufferTooShort (consumed). */
-  async recvBytesInto(buf: ArrayBufferView | ArrayBuffer, offset = 0): Promise<number> {
+  recvBytesInto(buf: ArrayBufferView | ArrayBuffer, offset = 0): Promise<number> {
     const target = this.#checkInto(buf, offset);
     const channel = this.#forReading();
-    return this.#copyInto(this.#payload(await this.#nextMessage(() => channel.nextFrame())), target, offset);
+    return this.#nextMessage(() => channel.nextFrame()).then((frame) => this.#copyInto(frame.payload, target, offset));
   }
 
   recvBytesIntoSync(buf: ArrayBufferView | ArrayBuffer, offset = 0): number {
     const target = this.#checkInto(buf, offset);
     const channel = this.#forReading();
-    return this.#copyInto(this.#payload(this.#nextMessageSync(channel)), target, offset);
+    return this.#copyInto(this.#nextMessageSync(channel).payload, target, offset);
   }
 
   /** Whether a message (or EOF) is ready, waiting up to `timeout` ms (0: don't wait; null: forever). */
-  async poll(timeout: number | null = 0): Promise<boolean> {
+  poll(timeout: number | null = 0): Promise<boolean> {
     const channel = this.#forReading();
     return channel.waitReadable(normalizeTimeout(timeout));
   }
@@ -180,10 +186,6 @@ export class Connection {
       if (!frame) throw new EOFError();
       if (frame.tag !== Tag.Attachment) return frame;
     }
-  }
-
-  #payload(frame: Frame): Buffer {
-    return frame.payload;
   }
 
   #checkInto(buf: ArrayBufferView | ArrayBuffer, offset: number): Uint8Array {

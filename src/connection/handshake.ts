@@ -32,14 +32,9 @@ export function checkAuthkey(authkey: unknown): Buffer | null {
   return Buffer.from(authkey);
 }
 
-/**
- * Cap the payload of frames the connection accepts (a hostile length header
- * fails at once). TODO(lead): a FrameChannel.setMaxPayload(n) would replace
- * this reach into the parser.
- */
+/** Cap the payload of frames the connection accepts (a hostile length header fails at once). */
 function limitIncoming(conn: Connection, max: number): void {
-  const parser = (conn._channel() as unknown as { parser?: { maxPayload?: number } }).parser;
-  if (parser && typeof parser.maxPayload === 'number') (parser as { maxPayload: number }).maxPayload = max;
+  conn._channel().setMaxPayload(max);
 }
 
 async function recvMessage(conn: Connection): Promise<Buffer> {

@@ -7,6 +7,7 @@
 import { inspect } from 'node:util';
 import { setParentDeathSignal } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
+import { flushAllSync } from '../wire/writer.js';
 import { codec, type WireContext } from '../wire/codec.js';
 import { deferLoaders, exportOf, loadModule, setMainModuleUrl } from '../modules.js';
 import { LOADER_ARG } from './loader.js';
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
   if (code === 0 && typeof process.exitCode === 'number') code = process.exitCode;
   await runExitHooks();
   await joinChildrenAtExit();
-  control.flushSync();
+  // Everything sent before returning is delivered (CPython writes at send()).
+  flushAllSync();
   process.exit(code);
 }
 

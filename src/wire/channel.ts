@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { pollFd } from '../native/fd.js';
 import { OSError } from '../errors.js';
 import { FrameParser, type Frame } from './frames.js';
-import { FrameWriter } from './writer.js';
+import { FrameWriter, flushAllSync } from './writer.js';
 
 /** Stop reading from the kernel when this much is buffered and nobody is waiting. */
 const READ_HIGH_WATER = 4 * 1024 * 1024;
@@ -43,6 +43,11 @@ export class FrameChannel {
 
   get closed(): boolean {
     return this.closedFlag;
+  }
+
+  /** Refuse frames longer than `bytes` (checked on the header, before the payload is read). */
+  setMaxPayload(bytes: number): void {
+    this.parser.maxPayload = bytes;
   }
 
   /** True once the peer has closed and every buffered frame was read. */
@@ -148,7 +153,7 @@ export class FrameChannel {
    * on our reply is not starved.
    */
   waitReadableSync(timeoutMs: number | null): boolean {
-    this.writer.flushSync();
+    flushAllSync();
     const deadline = timeoutMs === null ? Infinity : Date.now() + Math.max(0, timeoutMs);
     for (;;) {
       this.pullBuffered();
@@ -193,7 +198,6 @@ export class FrameChannel {
   // ---- the stream -------------------------------------------------------------
   private stream(): net.Socket {
     if (this.socket) return this.socket;
-    if (this.closedFlag) throw new OSError('handle is closed');
     const socket = new net.Socket({ fd: this.fd, readable: true, writable: true, allowHalfOpen: true });
     this.socket = socket;
     socket.pause();
@@ -300,7 +304,11 @@ export class FrameChannel {
     else socket.unref();
   }
 
-  /** Close our end. Pending writes still go out (send() then close() delivers). */
+  /**
+   * Close our end: only our file descriptor, as CPython does (no shutdown, so
+   * a copy held by a child keeps working). Pending writes still go out first
+   * (send() then close() delivers).
+   */
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
@@ -308,14 +316,13 @@ export class FrameChannel {
     for (const w of this.waiters.splice(0)) w.reject(err);
     for (const w of this.readinessWaiters.splice(0)) w.resolve(null);
     this.settleEnd();
-    if (this.socket) {
-      this.writer.flush();
-      this.socket.end();
-      this.socket.destroySoon();
-    } else {
-      this.writer.flushSync();
+    if (!this.socket && this.writer.pending === 0) {
       try { fs.closeSync(this.fd); } catch { /* already closed */ }
+      return;
     }
+    const socket = this.stream();
+    socket.pause();
+    void this.writer.drain().catch(() => undefined).finally(() => socket.destroy());
   }
 }
 

@@ -213,8 +213,8 @@ function writeExtHeader(target: Uint8Array, position: number, length: number): v
 function viewOf(Kind: (typeof typedArrayKinds)[number], bytes: Uint8Array, mustCopy: boolean): ArrayBufferView {
   if (Kind === Buffer) return mustCopy ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const per = (Kind as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-  const aligned = !mustCopy && bytes.byteOffset % per === 0;
-  const source = aligned ? bytes : bytes.slice();
+  // A copy starts at offset 0 of its own buffer, so it is always aligned.
+  const source = !mustCopy && bytes.byteOffset % per === 0 ? bytes : new Uint8Array(bytes);
   return new (Kind as any)(source.buffer, source.byteOffset, source.byteLength / per);
 }
 

@@ -38,7 +38,7 @@ export class FrameParser {
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Largest payload accepted; a longer header is an error (a hostile or broken peer). */
-  constructor(private readonly maxPayload = MAX_FRAME) {}
+  constructor(public maxPayload = MAX_FRAME) {}
 
   get pendingBytes(): number {
     return this.buffered;

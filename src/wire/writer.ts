@@ -16,6 +16,18 @@ import { HEADER_SIZE } from './frames.js';
 const COPY_LIMIT = 16 * 1024;
 const STAGE_SIZE = 64 * 1024;
 
+/** Writers with frames waiting for the end of the tick. */
+const scheduledWriters = new Set<FrameWriter>();
+
+/**
+ * Push out every frame this thread has queued, on every channel, before it
+ * blocks: CPython writes at send(), so a blocking read right after a send on
+ * another connection (even to ourselves) must see it.
+ */
+export function flushAllSync(): void {
+  for (const writer of [...scheduledWriters]) writer.flushSync();
+}
+
 export class FrameWriter {
   /** Sealed parts, in order, waiting for the next flush. */
   private parts: Uint8Array[] = [];
@@ -64,6 +76,7 @@ export class FrameWriter {
     this.queuedBytes += HEADER_SIZE + length;
     if (!this.scheduled) {
       this.scheduled = true;
+      scheduledWriters.add(this);
       setImmediate(() => this.flush());
     }
   }
@@ -97,6 +110,7 @@ export class FrameWriter {
    */
   flush(): void {
     this.scheduled = false;
+    scheduledWriters.delete(this);
     if (this.queuedBytes === 0 || this.failure) return;
     const socket = this.stream(); // also makes the fd non-blocking
     this.hasStream = true;
@@ -162,6 +176,8 @@ export class FrameWriter {
    * here; it goes out when the event loop runs again.
    */
   flushSync(): void {
+    scheduledWriters.delete(this);
+    this.scheduled = false;
     if (this.queuedBytes === 0 || this.failure) return;
     if (this.hasStream && this.stream().writableLength > 0) return this.flush();
     if (this.writeNow(this.takeAll(), true)) this.reuseStage();
