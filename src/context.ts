@@ -15,6 +15,7 @@ import {
   setDefaultStartMethod, type StartMethod,
 } from './process/start-method.js';
 import { setExecutable } from './process/spawn.js';
+import { setForkserverPreload, startForkserver } from './process/forkserver.js';
 import { getLogger, logToStderr } from './util.js';
 
 export type { StartMethod };
@@ -82,6 +83,11 @@ export abstract class BaseContext {
 
   /** Connections already travel to children as Process arguments; kept for API parity. */
   allowConnectionPickling(): void {}
+
+  /** Modules the forkserver's warm children import before they are used. */
+  setForkserverPreload(moduleNames: readonly string[]): void {
+    setForkserverPreload(moduleNames);
+  }
 }
 
 /** A context with all the members other modules add (see defineContextMember). */
@@ -153,6 +159,8 @@ function concreteContext(method: StartMethod): ConcreteContext {
   }
   let ctx = concrete.get(method);
   if (!ctx) concrete.set(method, (ctx = new ConcreteContext(method)));
+  // The forkserver keeps warm children from the context's first use.
+  if (method === 'forkserver') startForkserver();
   return ctx;
 }
 

@@ -4,6 +4,7 @@
  */
 import { defaultContext } from './context.js';
 import './process/spawn.js';
+import './process/forkserver.js';
 import { currentProcess } from './process/process.js';
 import { setProcessNameSource } from './util.js';
 
@@ -46,6 +47,7 @@ export const cpuCount = ctx.cpuCount.bind(ctx);
 export const freezeSupport = ctx.freezeSupport.bind(ctx);
 export const setExecutable = ctx.setExecutable.bind(ctx);
 export const allowConnectionPickling = ctx.allowConnectionPickling.bind(ctx);
+export const setForkserverPreload = ctx.setForkserverPreload.bind(ctx);
 export {
   BaseManager, SyncManager, Manager, Server, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy,
   QueueProxy, JoinableQueueProxy, LockProxy, SemaphoreProxy, ConditionProxy, EventProxy, BarrierProxy,

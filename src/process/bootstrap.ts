@@ -16,7 +16,7 @@ import {
   Process, joinChildrenAtExit, setBootstrapping, setParentProcess, type BootData,
 } from './process.js';
 import { setDefaultStartMethod } from './start-method.js';
-import { ControlTag, PDEATHSIG_ARG, setControlChannel } from './control.js';
+import { ControlTag, PDEATHSIG_ARG, PRELOAD_ARG, WARM_ARG, setControlChannel } from './control.js';
 import { runExitHooks } from './exit-hooks.js';
 
 const FIRST_INHERITED_FD = 4;
@@ -26,8 +26,12 @@ async function main(): Promise<void> {
   if (presetDeathSignal) process.argv.pop();
   else setParentDeathSignal('SIGKILL', process.ppid);
   const fdCount = Number(process.argv[2] ?? 0);
-  deferLoaders(process.argv.slice(3).filter((a) => a.startsWith(LOADER_ARG)).map((a) => a.slice(LOADER_ARG.length)));
+  const extra = process.argv.slice(3);
+  deferLoaders(extra.filter((a) => a.startsWith(LOADER_ARG)).map((a) => a.slice(LOADER_ARG.length)));
+  const warm = extra.includes(WARM_ARG);
+  const preload = extra.filter((a) => a.startsWith(PRELOAD_ARG)).map((a) => a.slice(PRELOAD_ARG.length));
   process.argv.splice(1, process.argv.length - 1);
+  if (warm) await preloadModules(preload);
 
   const control = new FrameChannel(3);
   control.setKeepAlive(true);
@@ -91,6 +95,21 @@ let runningTarget: Function | null = null;
 function explainRunError(_proc: Process<any>, err: unknown): string {
   const explained = runningTarget ? explainTaskError(runningTarget, err) : err;
   return explained instanceof Error ? inspect(explained) : String(explained);
+}
+
+/** A warm (forkserver) child imports its preload modules and the pool worker while it waits. */
+async function preloadModules(modules: string[]): Promise<void> {
+  setBootstrapping(true);
+  // The library first: user modules import it, and pool workers run on it.
+  const library = [new URL('../index.js', import.meta.url).href, new URL('../pool/worker.js', import.meta.url).href];
+  for (const m of [...library, ...modules]) {
+    try {
+      await (m.startsWith('file:') ? loadModule(m) : import(m));
+    } catch (err) {
+      process.stderr.write(`billiard: forkserver preload of ${m} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  setBootstrapping(false);
 }
 
 async function decodeBoot(payload: Buffer, ctx: WireContext): Promise<BootData> {

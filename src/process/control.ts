@@ -8,6 +8,11 @@ export const enum ControlTag {
   User = Tag.Control + 8,
 }
 
+/** A forkserver child: warm up, then wait for the boot message. */
+export const WARM_ARG = '--billiard-warm';
+/** A module a warm child imports while it waits. */
+export const PRELOAD_ARG = '--billiard-preload=';
+
 /** Set by the parent when the child's parent-death signal was set before exec (setpriv). */
 export const PDEATHSIG_ARG = '--billiard-pdeathsig-set';
 

@@ -131,28 +131,43 @@ process.on('exit', () => {
   for (const d of daemons) d.terminate();
 });
 
+/** A Node.js process running the bootstrap, waiting for its boot message on fd 3. */
+export interface BootingChild {
+  child: ChildProcess;
+  channel: FrameChannel;
+}
+
+/** Start a bootstrap process; `fds` become its fd 4, 5, … */
+export function spawnBootstrap(fds: number[], extraArgs: string[] = []): BootingChild {
+  const [parentEnd, childEnd] = socketpair();
+  let child: ChildProcess;
+  try {
+    const loaders = deferredLoaders().map((url) => LOADER_ARG + url);
+    const nodeArgs = [...childExecArgv(), BOOTSTRAP_PATH, String(fds.length), ...loaders, ...extraArgs];
+    const [file, args] = withParentDeathSignal(executable, nodeArgs);
+    child = spawnChild(file, args, {
+      stdio: ['ignore', 'inherit', 'inherit', childEnd, ...fds],
+      env: process.env,
+    });
+  } finally {
+    // The child has its own copy now (or never will).
+    fs.closeSync(childEnd);
+  }
+  return { child, channel: new FrameChannel(parentEnd) };
+}
+
+/** Hand a booting child its boot message: it becomes the started process. */
+export function bootChild({ child, channel }: BootingChild, request: LaunchRequest): Popen {
+  channel.send(ControlTag.Boot, request.boot);
+  // Out now: the caller may block its thread next (recvSync on a pipe to this child).
+  channel.flushSync();
+  return new SpawnPopen(channel, child, request.daemon);
+}
+
 export const spawnLauncher: Launcher = {
   method: 'spawn',
   start(request: LaunchRequest): Popen {
-    const [parentEnd, childEnd] = socketpair();
-    let child: ChildProcess;
-    try {
-      const loaders = deferredLoaders().map((url) => LOADER_ARG + url);
-      const nodeArgs = [...childExecArgv(), BOOTSTRAP_PATH, String(request.fds.length), ...loaders];
-      const [file, args] = withParentDeathSignal(executable, nodeArgs);
-      child = spawnChild(file, args, {
-        stdio: ['ignore', 'inherit', 'inherit', childEnd, ...request.fds],
-        env: process.env,
-      });
-    } finally {
-      // The child has its own copy now (or never will).
-      fs.closeSync(childEnd);
-    }
-    const channel = new FrameChannel(parentEnd);
-    channel.send(ControlTag.Boot, request.boot);
-    // Out now: the caller may block its thread next (recvSync on a pipe to this child).
-    channel.flushSync();
-    return new SpawnPopen(channel, child, request.daemon);
+    return bootChild(spawnBootstrap(request.fds), request);
   },
 };
 
