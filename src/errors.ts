@@ -57,8 +57,11 @@ export class EOFError extends BilliardError {}
 
 /** A value could not be serialized; the message names the path inside the value. */
 export class SerializationError extends BilliardError {
+  /** What went wrong, without the path. */
+  readonly reason: string;
   constructor(message: string, readonly path?: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.reason = path && message.endsWith(` at ${path}`) ? message.slice(0, -` at ${path}`.length) : message;
   }
 }
 /** A task (function) could not be sent to another process. */

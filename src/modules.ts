@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { noteModuleClasses } from './wire/codec.js';
+import { noteModuleClasses, setClassLocator } from './wire/codec.js';
 
 const known = new Set<string>();
 const namespaces = new Map<string, Record<string, unknown>>();
@@ -57,6 +57,22 @@ export function registerModule(url: string | URL): void {
   void loadModule(href).catch(() => undefined);
 }
 
+/** A child learns the modules its parent knew (found by source, loaded only when used). */
+export function addKnownModules(urls: readonly string[]): void {
+  for (const url of urls) known.add(toModuleUrl(url));
+}
+
+// A class exported (by name) by a known module that this process has not loaded.
+setClassLocator((cls) => {
+  if (!cls.name) return undefined;
+  for (const url of knownModules()) {
+    if (namespaces.has(url)) continue;
+    const name = exportedNameInSource(url, cls.name);
+    if (name) return `${url}#${name}`;
+  }
+  return undefined;
+});
+
 export function knownModules(extra: readonly string[] = []): string[] {
   const all = new Set<string>();
   if (mainUrl) all.add(mainUrl);
@@ -75,12 +91,14 @@ export function importForDecode(url: string): Promise<unknown> {
   const target = url || mainUrl;
   if (!target) return Promise.resolve(undefined);
   const loaded = loadModule(target);
-  if (!mayBeEvaluating(target)) return loaded;
-  return Promise.race([loaded, new Promise((resolve) => setImmediate(resolve))]);
-}
-
-function mayBeEvaluating(url: string): boolean {
-  return (url === mainUrl && ownMain) || known.has(url);
+  if (target === mainUrl && ownMain) {
+    // Our own main module, maybe blocked in top-level await on this very message: only if done.
+    return Promise.race([loaded, new Promise((resolve) => setImmediate(resolve))]);
+  }
+  // Any other module loads quickly unless it is an ancestor of a module still evaluating.
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([loaded, new Promise((resolve) => { timer = setTimeout(resolve, 1000); })])
+    .finally(() => clearTimeout(timer));
 }
 
 let pendingLoaders: string[] = [];

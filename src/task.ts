@@ -113,13 +113,14 @@ function compileSource(spec: { source: string; name: string }): Function {
         `cannot rebuild ${spec.name || 'the task'} from its source (${(err as Error).message}); ${exportAdvice(spec)}`,
         undefined, { cause: err });
     }
-    wrapped.add(fn);
+    wrapped.set(fn, spec.name);
     compiled.set(spec.source, fn);
   }
   return fn;
 }
 
-const wrapped = new WeakSet<Function>();
+/** Functions rebuilt from source, with the name they had where they were sent from. */
+const wrapped = new WeakMap<Function, string>();
 
 /**
  * A by-source function that used a name this process lacks fails with a
@@ -130,7 +131,7 @@ export function explainTaskError(fn: Function, err: unknown): unknown {
   const missing = /^([\w$]+) is not defined/.exec(err.message)?.[1];
   if (!missing || missing in globalThis) return err;
   return new TaskSerializationError(
-    `task ${fn.name || '(anonymous)'} was sent by source and uses '${missing}', which the child process ` +
+    `task ${wrapped.get(fn) || fn.name || '(anonymous)'} was sent by source and uses '${missing}', which the child process ` +
     `does not have; ${exportAdvice(fn)}`, undefined, { cause: err });
 }
 

@@ -330,8 +330,9 @@ describe('identity', () => {
     }
   });
 
+  // BUG: a Connection a child passes to its own child arrives broken ("Receiver must be an instance of class Connection"): the child loads dist/connection.js on demand through modules.ts loadModule, which notes Connection as an exported class (codec.ts enableInstances), and that instance extension then shadows the Connection reducer.
   test('children start children: nested names Process-N:1, parentProcess in the grandchild, activeChildren', async () => {
-    const { p, conn } = startWithPipe(spawnChild);
+    const { p, conn } = startWithPipe(spawnChild, [{ modules: [TASKS] }]);
     try {
       const r = await conn.recv();
       await p.join();
@@ -347,6 +348,21 @@ describe('identity', () => {
       assert.deepEqual(r.grand.parent, { name: p.name, pid: p.pid, alive: true });
       assert.equal(r.grand.authkey, currentProcess().authkey.toString('hex'));
       assert.deepEqual(r.self.parent, { name: 'MainProcess', pid: process.pid, alive: true });
+    } finally {
+      conn.close();
+      await reap(p);
+    }
+  });
+
+  // BUG: a child does not know the modules its parent knew (BootData.modules is sent but bootstrap.ts never registers them), so a child cannot start a grandchild with an export of those modules unless it passes `modules` again.
+  test('a child knows the modules its parent passed in `modules` (starts a grandchild without repeating them)', async () => {
+    const { p, conn } = startWithPipe(spawnChild);
+    try {
+      const r = await conn.recv();
+      await p.join();
+      assert.equal(p.exitcode, 0);
+      assert.equal(r.childName, `${p.name}:1`);
+      assert.equal(r.grand.name, r.childName);
     } finally {
       conn.close();
       await reap(p);
@@ -408,7 +424,6 @@ describe('subclasses', () => {
 });
 
 describe('when the parent goes away', () => {
-  // BUG: join() on a daemonic child does not keep the event loop alive (spawn.ts unrefs daemonic children), so `await p.join()` exits the program with code 13.
   test('join() on a daemonic child keeps the program alive until the child exits', async () => {
     const r = await runScript(fixture('runner.js'), [TASKS, 'noop', '[]', '{"daemon":true}']);
     assert.equal(r.code, 0, `exit code ${r.code}: the program ended inside await p.join()`);
@@ -434,9 +449,11 @@ describe('when the parent goes away', () => {
 
   test('no orphans: a SIGKILLed parent\'s children and grandchildren are gone within 1 s', async () => {
     const cp = startScript(fixture('orphans.js'));
-    let pids;
+    const pids = {};
     try {
-      pids = JSON.parse((await cp.waitFor(/PIDS (.*)\n/))[1]);
+      for (const role of ['child', 'grandchild', 'daemon']) {
+        pids[role] = Number((await cp.waitFor(new RegExp(`PID ${role} (\\d+)\\n`)))[1]);
+      }
       for (const pid of Object.values(pids)) assert.equal(pidAlive(pid), true);
       cp.kill('SIGKILL');
       await cp.exited;
@@ -445,7 +462,7 @@ describe('when the parent goes away', () => {
       }
     } finally {
       cp.kill('SIGKILL');
-      if (pids) for (const pid of Object.values(pids)) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of Object.values(pids)) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });

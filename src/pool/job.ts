@@ -5,6 +5,8 @@
  */
 export interface JobSink {
   _accept(index: number, pid: number, time: number): void;
+  /** Optional: lets the sink ask whether the unit has started (see WorkerHandle.started). */
+  _probe?(index: number, probe: (() => { pid: number; time: number } | undefined) | undefined): void;
   _set(index: number, ok: boolean, value: unknown): void;
   _timedOut(soft: boolean, timeout: number): void;
 }
@@ -23,6 +25,10 @@ export interface Job {
   readonly needsSlot: boolean;
   holdsSlot: boolean;
   accepted: boolean;
+  /** The worker's task number for this job (0 = its first task). */
+  seq: number;
+  /** The soft limit's callback ran. */
+  softFired: boolean;
   settled: boolean;
   timers: NodeJS.Timeout[] | null;
   /** Set when the job was cancelled through its AbortSignal. */

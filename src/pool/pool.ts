@@ -12,14 +12,15 @@ import {
 import { defaultContext, defineContextMember, type Context } from '../context.js';
 import type { Process } from '../process/process.js';
 import { describeTask, taskModule, type TaskSpec } from '../task.js';
-import { codec, explain, registerReducer } from '../wire/codec.js';
-import { importForDecode } from '../modules.js';
+import { codec, explain, findUnserializable, registerReducer } from '../wire/codec.js';
+import { addKnownModules, importForDecode } from '../modules.js';
 import { PoolTag, TaskKind, nowMs, type WorkerOptions } from './protocol.js';
 import { AsyncResult, IMapIterator, MapResult, newJobId, safeCall, type ResultCallbacks } from './results.js';
 import { WorkerHandle, humanStatus } from './worker-handle.js';
 import type { Job, JobSink } from './job.js';
 import { checkDuration, resolveOptions, type ApplyOptions, type PoolOptions, type Resolved, type SlotSemaphore } from './options.js';
 import { RestartWindow } from './restart-window.js';
+import { RawArray } from '../sharedctypes.js';
 
 export type { ApplyOptions, PoolOptions };
 
@@ -45,7 +46,7 @@ export class Pool {
   readonly #hooks: PoolOptions;
   readonly #ctx: Context;
   readonly #modules: string[];
-  readonly #workerOptions: WorkerOptions;
+  readonly #workerOptions: Omit<WorkerOptions, 'progress'>;
   readonly #workers = new Set<WorkerHandle>();
   #size: number;
   #queue: Job[] = [];
@@ -62,6 +63,8 @@ export class Pool {
   /** A ref'd handle while jobs are pending or join() is awaited (the workers themselves are daemonic). */
   #keepAlive: NodeJS.Timeout | null = null;
   #broken: Error | null = null;
+  /** map/imap inputs still being read: work that is coming, so close() must wait for it. */
+  #openInputs = 0;
 
   constructor(opts: number | PoolOptions = {}) {
     const options: PoolOptions = typeof opts === 'number' ? { processes: opts } : opts ?? {};
@@ -69,6 +72,7 @@ export class Pool {
     this.#opts = resolveOptions(options, this.#ctx.cpuCount());
     this.#hooks = options;
     this.#modules = options.modules ?? [];
+    addKnownModules(this.#modules);
     this.#size = this.#opts.processes;
     this.#freeSlots = this.#size;
     this.#semaphore = options.semaphore ?? null;
@@ -79,6 +83,7 @@ export class Pool {
       initargs: options.initargs ?? [],
       reportMemory: this.#opts.maxMemoryPerChild !== null,
     };
+    if (!Array.isArray(this.#workerOptions.initargs)) throw new ValueError('initargs must be an array');
     const started: WorkerHandle[] = [];
     try {
       for (let i = 0; i < this.#size; i++) started.push(this.#startWorker());
@@ -158,7 +163,7 @@ export class Pool {
     this.#checkRunning();
     checkIterable(iterable);
     const chunksize = opts.chunksize;
-    if (chunksize !== undefined && chunksize !== null && !(chunksize >= 1)) {
+    if (chunksize !== undefined && chunksize !== null && !(Number.isInteger(chunksize) && chunksize >= 1)) {
       throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
     }
     const result = new MapResult<R>(opts);
@@ -178,7 +183,10 @@ export class Pool {
       submitAll(Array.from(iterable));
     } else {
       // An error raised by the input reaches the caller as it is.
-      void collect(iterable).then(submitAll, (err) => result._reject(err));
+      this.#openInputs++;
+      void collect(iterable)
+        .then(submitAll, (err) => result._reject(err))
+        .finally(() => { this.#openInputs--; this.#afterProgress(); });
     }
     return result;
   }
@@ -186,9 +194,10 @@ export class Pool {
   #imap<T, R>(fn: Fn, iterable: Input<T>, chunksize: number, ordered: boolean): IMapIterator<R> {
     this.#checkRunning();
     checkIterable(iterable);
-    if (!(chunksize >= 1)) throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
+    if (!(Number.isInteger(chunksize) && chunksize >= 1)) throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
     const it = new IMapIterator<R>(ordered);
-    void this.#pump(fn, iterable, chunksize, it);
+    this.#openInputs++;
+    void this.#pump(fn, iterable, chunksize, it).finally(() => { this.#openInputs--; this.#afterProgress(); });
     return it;
   }
 
@@ -229,12 +238,14 @@ export class Pool {
       }
       chunk = [];
     };
+    const stopped = () => this.#state === State.Terminate || it._abandoned;
     try {
       for await (const item of iterable as AsyncIterable<T>) {
+        if (stopped()) break;
         chunk.push(item);
         position++;
         if (chunk.length >= chunksize) flush();
-        while (outstanding >= limit) await new Promise<void>((resolve) => { wake = resolve; });
+        while (outstanding >= limit && !stopped()) await new Promise<void>((resolve) => { wake = resolve; });
         wake = null;
       }
       flush();
@@ -274,13 +285,17 @@ export class Pool {
     try {
       frame = codec.encode([kind, fnId, payload, softMs, wantAck, jobId]).body;
     } catch (err) {
-      throw explain(err, payload, root);
+      // Name the path inside what the caller passed, not inside our message.
+      const path = findUnserializable(payload, root);
+      const reason = err instanceof SerializationError ? (err.reason ?? err.message) : String(err);
+      throw path ? new SerializationError(`${reason} at ${path}`, path, { cause: err }) : explain(err, payload, root);
     }
     if (opts.signal?.aborted) throw abortReason(opts.signal);
     const job: Job = {
       sink, owner, jobId, index, fnId, frame, softMs, hardMs,
       needsSlot: opts.waitForSlot ?? this.#hooks.putLocks ?? false,
-      holdsSlot: false, accepted: false, settled: false, timers: null, cancelled: undefined, cleanup: null,
+      holdsSlot: false, accepted: false, seq: -1, softFired: false, settled: false, timers: null,
+      cancelled: undefined, cleanup: null,
     };
     const signal = opts.signal;
     if (signal) {
@@ -341,7 +356,8 @@ export class Pool {
       worker.knownFunctions.add(job.fnId);
     }
     worker.inflight.push(job);
-    worker.tasksSent++;
+    job.seq = worker.tasksSent++;
+    job.sink._probe?.(job.index, () => (worker.started() > job.seq ? { pid: worker.pid, time: nowMs() } : undefined));
     worker.send(PoolTag.Task, job.frame);
     const perChild = this.#opts.maxTasksPerChild;
     if (perChild !== null && worker.tasksSent >= perChild) this.#retire(worker);
@@ -363,15 +379,16 @@ export class Pool {
 
   // ---- workers ------------------------------------------------------------------
   #startWorker(): WorkerHandle {
+    const progress = RawArray('i', 1) as unknown as Int32Array;
     const proc = new this.#ctx.Process({
       target: workerModule.poolWorker,
-      args: [this.#workerOptions],
+      args: [{ ...this.#workerOptions, progress }],
       daemon: true,
       name: `PoolWorker-${++this.#workerCount}`,
       modules: this.#modules,
     });
     proc.start();
-    const worker = new WorkerHandle(proc, this.#events, this.#opts.lostWorkerTimeout);
+    const worker = new WorkerHandle(proc, this.#events, this.#opts.lostWorkerTimeout, progress);
     this.#workers.add(worker);
     safeCall('onProcessUp', this.#hooks.onProcessUp, proc);
     return worker;
@@ -395,18 +412,18 @@ export class Pool {
   #wantsWorkers(): boolean {
     if (this.#state === State.Terminate || this.#broken) return false;
     if (this.#liveCount() >= this.#size) return false;
-    return this.#state === State.Run || this.#pending.size > 0;
+    return this.#state === State.Run || this.#pending.size > 0 || this.#openInputs > 0;
   }
 
   readonly #events = {
     onAccept: (worker: WorkerHandle, job: Job, time: number) => {
       job.accepted = true;
       job.sink._accept(job.index, worker.pid, time);
-      if (job.settled || (job.softMs <= 0 && job.hardMs <= 0)) return;
+      if (job.settled || (job.softMs <= 0 && job.hardMs <= 0 && !this.#hooks.onTimeoutSet)) return;
       const timers: NodeJS.Timeout[] = [];
       const now = nowMs();
       if (job.softMs > 0) {
-        timers.push(setTimeout(() => { if (!job.settled) job.sink._timedOut(true, job.softMs); }, Math.max(0, time + job.softMs - now)));
+        timers.push(setTimeout(() => this.#softLimit(job), Math.max(0, time + job.softMs - now)));
       }
       if (job.hardMs > 0) {
         timers.push(setTimeout(() => this.#hardLimit(worker, job), Math.max(0, time + job.hardMs - now)));
@@ -416,6 +433,8 @@ export class Pool {
     },
     onResult: (worker: WorkerHandle, job: Job, ok: boolean, payload: Buffer, runMs: number) => {
       this.#avgTaskMs = this.#avgTaskMs === null ? runMs : this.#avgTaskMs * 0.8 + runMs * 0.2;
+      // The task ran past its soft limit but answered before our timer fired: the callback is still due.
+      if (job.softMs > 0 && runMs >= job.softMs) this.#softLimit(job);
       this.#clearTimers(job);
       if (!job.settled) this.#deliver(job, ok, payload);
       if (worker.state === 'retiring' && worker.idle) worker.shutdown();
@@ -466,6 +485,12 @@ export class Pool {
     safeCall('onTimeoutCancel', this.#hooks.onTimeoutCancel, job.owner);
   }
 
+  #softLimit(job: Job): void {
+    if (job.settled || job.softFired) return;
+    job.softFired = true;
+    job.sink._timedOut(true, job.softMs);
+  }
+
   #hardLimit(worker: WorkerHandle, job: Job): void {
     if (job.settled) return;
     const err = new TimeLimitExceeded(`TimeLimitExceeded(${job.hardMs} ms)`);
@@ -497,13 +522,19 @@ export class Pool {
     this.#workers.delete(worker);
     const jobs = worker.inflight.splice(0);
     const requeue: Job[] = [];
-    jobs.forEach((job, i) => {
-      if (job.settled) return;
-      // Only the oldest job can have been running; the others never started.
-      const started = i === 0 && (job.accepted || worker.tasksAcked > 0);
-      if (!started) { requeue.push(job); return; }
-      this.#settle(job, false, this.#lossError(worker, job, exitcode));
-    });
+    // The worker counted in shared memory the tasks it started: those ran (their results died
+    // with it), the others never started and go to another worker.
+    const started = worker.started();
+    for (const job of jobs) {
+      if (job.settled) continue;
+      if (job.seq < started || job.accepted) {
+        this.#settle(job, false, this.#lossError(worker, job, exitcode));
+        continue;
+      }
+      job.seq = -1;
+      job.sink._probe?.(job.index, undefined);
+      requeue.push(job);
+    }
     if (requeue.length > 0) {
       for (const job of requeue) this.#releaseSlot(job);
       this.#queue = [...requeue, ...this.#queue.slice(this.#queueHead)];
@@ -526,17 +557,16 @@ export class Pool {
       case 'terminated-job':
       case 'pool-terminate':
         return Object.assign(new Terminated(`Terminated(${-exitcode})`), fields);
-      default: {
-        const hint = exitcode === -9 ? ' (killed: out of memory?)' : '';
+      default:
         return Object.assign(new WorkerLostError(
-          `Worker exited prematurely: ${humanStatus(exitcode)}${hint} Job: ${job.jobId}.`), fields);
-      }
+          `Worker exited prematurely: ${humanStatus(exitcode)} Job: ${job.jobId}.`),
+          fields, exitcode === -9 ? { hint: 'SIGKILL: killed by someone, or by the kernel when out of memory' } : {});
     }
   }
 
   #afterProgress(): void {
     this.#dispatch();
-    if (this.#state !== State.Run && this.#pending.size === 0) {
+    if (this.#state !== State.Run && this.#pending.size === 0 && this.#openInputs === 0) {
       for (const w of this.#workers) {
         if (w.state === 'running') {
           w.state = 'retiring';
@@ -545,7 +575,7 @@ export class Pool {
         if (w.state === 'retiring' && w.idle) w.shutdown();
       }
     }
-    if (this.#state !== State.Run && this.#workers.size === 0) {
+    if (this.#state !== State.Run && this.#workers.size === 0 && this.#inputsDone()) {
       for (const wake of this.#joinWaiters.splice(0)) wake();
       this.#updateKeepAlive();
     }
@@ -598,8 +628,13 @@ export class Pool {
     return this.#waitForWorkers();
   }
 
+  /** After close(), open inputs are work still to come; terminate() waits for nothing. */
+  #inputsDone(): boolean {
+    return this.#openInputs === 0 || this.#state === State.Terminate;
+  }
+
   #waitForWorkers(): Promise<void> {
-    if (this.#workers.size === 0) return Promise.resolve();
+    if (this.#workers.size === 0 && this.#inputsDone()) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.#joinWaiters.push(resolve);
       this.#updateKeepAlive();

@@ -36,6 +36,12 @@ export interface WorkerOptions {
   initializer: import('../task.js').TaskSpec | null;
   initargs: unknown[];
   reportMemory: boolean;
+  /**
+   * Shared memory: [0] counts the tasks the worker has started. The parent
+   * reads it, even after the worker died, to know which tasks ran (their
+   * results may have died with it) and which never started (safe to resend).
+   */
+  progress: Int32Array;
 }
 
 export function encodeTime(ms: number): Buffer {

@@ -55,6 +55,8 @@ export class AsyncResult<R = unknown> {
   protected readonly callbacks: ResultCallbacks<R>;
   /** Accept times and worker pids per dispatched unit (one for apply, one per chunk for map). */
   protected acceptedBy: Array<{ pid: number; time: number } | undefined>;
+  /** Per unit: asks its worker whether it has started the unit (no message needed). */
+  #probes: Array<(() => { pid: number; time: number } | undefined) | undefined> = [];
 
   constructor(callbacks: ResultCallbacks<R> = {}, units = 1, correlationId?: string) {
     this.callbacks = callbacks;
@@ -85,14 +87,31 @@ export class AsyncResult<R = unknown> {
 
   /** True once a worker has started the job (every chunk, for map). */
   accepted(): boolean {
-    for (let i = 0; i < this.acceptedBy.length; i++) if (!this.acceptedBy[i]) return false;
+    for (let i = 0; i < this.acceptedBy.length; i++) if (!this.#acceptance(i)) return false;
     return true;
   }
 
   workerPids(): number[] {
     const pids = new Set<number>();
-    for (const a of this.acceptedBy) if (a) pids.add(a.pid);
+    for (let i = 0; i < this.acceptedBy.length; i++) {
+      const a = this.#acceptance(i);
+      if (a) pids.add(a.pid);
+    }
     return [...pids];
+  }
+
+  #acceptance(index: number): { pid: number; time: number } | undefined {
+    let a = this.acceptedBy[index];
+    if (!a) {
+      a = this.#probes[index]?.();
+      if (a) this.acceptedBy[index] = a;
+    }
+    return a;
+  }
+
+  /** @internal Unit `index` was sent to a worker that can tell whether it started it. */
+  _probe(index: number, probe: (() => { pid: number; time: number } | undefined) | undefined): void {
+    this.#probes[index] = probe;
   }
 
   toString(): string {
@@ -167,6 +186,7 @@ export class MapResult<T> extends AsyncResult<T[]> {
 
   override _set(index: number, ok: boolean, value: unknown): void {
     if (this.ready()) return;
+    this._probe(index, undefined);
     if (ok) {
       const chunk = value as T[];
       const start = index * this.#chunksize;
@@ -216,9 +236,14 @@ export class IMapIterator<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
+  /** Leaving the loop early (break) stops reading the input. */
   async return(): Promise<IteratorResult<T>> {
+    this._abandoned = true;
     return { value: undefined, done: true };
   }
+
+  /** @internal The consumer left: the pool stops feeding this iterator. */
+  _abandoned = false;
 
   #finished(): boolean {
     return this.#length !== null && this.#delivered >= this.#length;

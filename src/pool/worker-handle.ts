@@ -42,7 +42,12 @@ export class WorkerHandle {
   lastRss = 0;
   private killTimer: NodeJS.Timeout | null = null;
 
-  constructor(readonly proc: Process<any>, private readonly events: WorkerEvents, lostWorkerTimeout: number) {
+  constructor(
+    readonly proc: Process<any>,
+    private readonly events: WorkerEvents,
+    lostWorkerTimeout: number,
+    private readonly progress: Int32Array,
+  ) {
     const popen = proc._popen();
     if (!popen) throw new Error('worker process not started');
     this.popen = popen;
@@ -60,6 +65,11 @@ export class WorkerHandle {
       this.state = 'dead';
       this.events.onExit(this, code);
     });
+  }
+
+  /** Tasks the worker has started so far (read from shared memory; valid after its death too). */
+  started(): number {
+    return Atomics.load(this.progress, 0);
   }
 
   get idle(): boolean {

@@ -12,8 +12,6 @@ import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
 import { PoolTag, TaskKind, encodeTime, nowMs, type WorkerOptions } from './protocol.js';
 import { setCurrentTask, type TaskContext } from './task-context.js';
 
-/** Results written together while more tasks are buffered. */
-const RESULT_BATCH = 32;
 
 type TaskMessage = [kind: TaskKind, fnId: number, payload: unknown[], softMs: number, wantAck: boolean, jobId: number];
 
@@ -27,7 +25,6 @@ export async function poolWorker(options: WorkerOptions): Promise<void> {
   }
   const functions = new Map<number, Function>();
   let first = true;
-  let unsent = 0;
   for (;;) {
     const frame = channel.tryFrame() ?? (await channel.nextFrame());
     if (!frame || frame.tag === PoolTag.Shutdown) break;
@@ -41,16 +38,15 @@ export async function poolWorker(options: WorkerOptions): Promise<void> {
     // The first Ack always goes out at once: then a worker that dies without one never started a task.
     if (first) message[4] = true;
     first = false;
+    Atomics.add(options.progress, 0, 1);
     const started = performance.now();
     const outcome = runTask(channel, functions, message);
     const settled = outcome instanceof Promise ? await outcome : outcome;
     reply(channel, settled, performance.now() - started);
     if (options.reportMemory) channel.send(PoolTag.Memory, encodeTime(process.memoryUsage.rss()));
-    // Stream results back during a long run of buffered tiny tasks, so the parent can refill us meanwhile.
-    if (++unsent >= RESULT_BATCH || !channel.peekFrame()) {
-      unsent = 0;
-      channel.flush();
-    }
+    // Each result goes out before the next task starts (as billiard's workers do): a task that
+    // kills its worker must not take the results of the tasks before it along.
+    channel.flush();
   }
   channel.setKeepAlive(false);
 }
@@ -91,19 +87,23 @@ function runTask(channel: FrameChannel, functions: Map<number, Function>, messag
 
 function invoke(kind: TaskKind, fn: Function, payload: unknown[]): unknown {
   if (kind === TaskKind.Apply) return fn(...payload);
+  const call = kind === TaskKind.Map ? (item: unknown) => fn(item) : (args: unknown) => fn(...(args as unknown[]));
   const results = new Array(payload.length);
-  let pending: Promise<unknown>[] | null = null;
   for (let i = 0; i < payload.length; i++) {
-    const r = kind === TaskKind.Map ? fn(payload[i]) : fn(...(payload[i] as unknown[]));
+    const r = call(payload[i]);
+    // A chunk of async calls runs one after another, as CPython's list(map(f, chunk)) would.
+    if (isPromiseLike(r)) return finishAsync(results, i, r, payload, call);
     results[i] = r;
-    if (isPromiseLike(r)) (pending ??= []).push(r as Promise<unknown>);
   }
-  // A chunk of async calls runs one after another, as in a worker loop.
-  if (!pending) return results;
-  return (async () => {
-    for (let i = 0; i < results.length; i++) if (isPromiseLike(results[i])) results[i] = await results[i];
-    return results;
-  })();
+  return results;
+}
+
+async function finishAsync(
+  results: unknown[], i: number, pending: PromiseLike<unknown>, payload: unknown[], call: (x: unknown) => unknown,
+): Promise<unknown[]> {
+  results[i] = await pending;
+  for (let k = i + 1; k < payload.length; k++) results[k] = await call(payload[k]);
+  return results;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

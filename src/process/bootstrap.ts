@@ -9,7 +9,7 @@ import { setParentDeathSignal } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
 import { flushAllSync } from '../wire/writer.js';
 import { codec, type WireContext } from '../wire/codec.js';
-import { deferLoaders, exportOf, loadModule, setMainModuleUrl } from '../modules.js';
+import { addKnownModules, deferLoaders, exportOf, loadModule, setMainModuleUrl } from '../modules.js';
 import { LOADER_ARG } from './loader.js';
 import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
 import {
@@ -51,19 +51,22 @@ async function main(): Promise<void> {
   control.listen();
   setControlChannel(control);
 
-  const ctx: WireContext = { purpose: 'spawn', fds: Array.from({ length: fdCount }, (_, i) => FIRST_INHERITED_FD + i) };
-  const data = await decodeBoot(frame.payload, ctx);
-  setDefaultStartMethod(data.method);
-
-  setParentProcess({
-    name: data.parentName,
-    pid: data.parentPid,
+  // We are a child from here on: modules imported while decoding see isMainProcess() === false.
+  const parent = {
+    name: 'MainProcess',
+    pid: process.ppid,
     isAlive: () => !parentGone,
     join: async (timeout?: number) => {
       if (timeout === undefined) return parentExited;
       await Promise.race([parentExited, new Promise((r) => setTimeout(r, timeout).unref())]);
     },
-  });
+  };
+  setParentProcess(parent);
+  const ctx: WireContext = { purpose: 'spawn', fds: Array.from({ length: fdCount }, (_, i) => FIRST_INHERITED_FD + i) };
+  const data = await decodeBoot(frame.payload, ctx);
+  setDefaultStartMethod(data.method);
+  parent.name = data.parentName;
+  parent.pid = data.parentPid;
 
   let proc: Process<any>;
   let code = 0;
@@ -116,15 +119,22 @@ async function decodeBoot(payload: Buffer, ctx: WireContext): Promise<BootData> 
   let decoded = codec.decode(payload, { ctx });
   let data = decoded.value as BootData;
   setMainModuleUrl(data.mainUrl);
-  if (decoded.missingModules.length > 0) {
-    setBootstrapping(true);
-    try {
-      await Promise.allSettled(decoded.missingModules.map((url) => loadModule(url || data.mainUrl!)));
-    } finally {
-      setBootstrapping(false);
+  addKnownModules(data.modules);
+  setBootstrapping(true);
+  try {
+    // A class known only by its registered name lives in one of the parent's modules:
+    // try those before the main module.
+    const candidates = (missing: string[]) => missing.flatMap((url) =>
+      url ? [url] : data.modules.filter((m) => m !== data.mainUrl));
+    for (const pick of [candidates, (missing: string[]) => missing.map((url) => url || data.mainUrl!)]) {
+      if (decoded.missingModules.length === 0) break;
+      await Promise.allSettled(pick(decoded.missingModules).filter(Boolean).map((url) => loadModule(url)));
+      decoded = codec.decode(payload, { ctx });
     }
-    data = codec.decode(payload, { ctx }).value as BootData;
+  } finally {
+    setBootstrapping(false);
   }
+  data = decoded.value as BootData;
   return data;
 }
 

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { AssertionError, ProcessError, RuntimeError, TaskSerializationError, TypeError, ValueError } from '../errors.js';
 import { codec, type WireContext } from '../wire/codec.js';
 import { describeTask, exportAdvice, type Task, type TaskSpec } from '../task.js';
-import { findExport, getMainModuleUrl, knownModules } from '../modules.js';
+import { addKnownModules, findExport, getMainModuleUrl, knownModules } from '../modules.js';
 import type { Popen } from './launcher.js';
 import { fixDefaultStartMethod, launcherFor, type StartMethod } from './start-method.js';
 
@@ -101,6 +101,8 @@ export class Process<A extends unknown[] = any[]> {
     }
     this.#args = opts.args === undefined ? [] : [...(opts.args as Iterable<unknown>)];
     this.#modules = opts.modules ?? [];
+    // Classes those modules export keep their class in messages from now on.
+    addKnownModules(this.#modules);
     const className = (this.constructor as typeof Process)._displayName ?? this.constructor.name;
     this.#name = opts.name ?? `${className}-${this.#identity.join(':')}`;
     if (typeof this.#name !== 'string') throw new AssertionError('name must be a string');
@@ -178,17 +180,18 @@ export class Process<A extends unknown[] = any[]> {
   }
 
   /** Wait for the child to exit, or `timeout` ms; check exitcode afterwards. */
-  async join(timeout?: number | null): Promise<void> {
+  join(timeout?: number | null): Promise<void> {
     this.#checkClosed();
     if (this.#isCurrent) throw new AssertionError('can only join a child process');
     if (this.#parentPid !== process.pid) throw new AssertionError('can only join a child process');
     const popen = this.#popen;
     if (!popen) throw new AssertionError('can only join a started process');
-    if (popen.exitcode !== null) return;
-    if (timeout !== undefined && timeout !== null) {
-      if (Number.isNaN(timeout)) throw new ValueError('timeout must be a number');
-      if (timeout <= 0) return;
-    }
+    if (timeout !== undefined && timeout !== null && Number.isNaN(timeout)) throw new ValueError('timeout must be a number');
+    if (popen.exitcode !== null || (timeout !== undefined && timeout !== null && timeout <= 0)) return Promise.resolve();
+    return this.#waitForExit(popen, timeout);
+  }
+
+  async #waitForExit(popen: Popen, timeout: number | null | undefined): Promise<void> {
     // A daemonic child does not keep the program alive, but waiting for it does.
     const wait = timeout === undefined || timeout === null ? 1 << 30 : timeout;
     let timer: NodeJS.Timeout | undefined;

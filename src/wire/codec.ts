@@ -64,7 +64,8 @@ addExtension({
     const props: Record<string, unknown> = {};
     for (const key of Object.keys(err)) if (!errorSkip.has(key)) props[key] = (err as any)[key];
     if ((err as any).code !== undefined) props.code = (err as any).code;
-    const key = classKey(err.constructor as AnyClass);
+    const cls = err.constructor as AnyClass;
+    const key = classKey(cls) ?? locateClass?.(cls);
     const errors = err instanceof AggregateError ? err.errors : undefined;
     return [key ?? null, err.name, err.message, err.stack, 'cause' in err ? err.cause : undefined, props, errors];
   },
@@ -104,6 +105,16 @@ const reducers = new Map<string, Reducer<any>>();
 /** Classes with a reducer: findUnserializable must not blame them. */
 const reducerClasses = new Set<Function>();
 
+/**
+ * Finds `url#export` for a class exported by a known module that this process
+ * has not loaded (set by modules.ts, which knows the modules).
+ */
+let locateClass: ((cls: AnyClass) => string | undefined) | null = null;
+
+export function setClassLocator(locator: (cls: AnyClass) => string | undefined): void {
+  locateClass = locator;
+}
+
 // ---- what must not travel silently --------------------------------------
 for (const [Class, what] of [
   [Promise, 'a Promise'], [WeakMap, 'a WeakMap'], [WeakSet, 'a WeakSet'], [WeakRef, 'a WeakRef'],
@@ -134,6 +145,8 @@ export function noteModuleClasses(url: string, namespace: Record<string, unknown
 }
 
 function enableInstances(cls: AnyClass): void {
+  // A library object travels through its reducer, never as a plain instance.
+  if (reducerClasses.has(cls)) return;
   if (extendedClasses.has(cls) || (cls as unknown) === Error || cls.prototype instanceof Error) return;
   extendedClasses.add(cls);
   addExtension({ Class: cls, type: EXT_INSTANCE, write: writeInstance, read: readInstance } as any);
