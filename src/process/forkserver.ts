@@ -41,8 +41,12 @@ export function setForkserverPreload(moduleNames: readonly string[]): void {
   if (started) scheduleRefill();
 }
 
+function warmArgs(): string[] {
+  return [WARM_ARG, ...preload.map((m) => PRELOAD_ARG + m)];
+}
+
 function warmOne(): BootingChild {
-  const booting = spawnBootstrap([], [WARM_ARG, ...preload.map((m) => PRELOAD_ARG + m)]);
+  const booting = spawnBootstrap([], warmArgs());
   // A warm child never keeps its parent alive, and dies with it.
   booting.child.unref();
   booting.child.once('exit', () => {
@@ -76,7 +80,7 @@ export const forkserverLauncher: Launcher = {
   start(request: LaunchRequest): Popen {
     startForkserver();
     scheduleRefill();
-    if (request.fds.length > 0) return bootChild(spawnBootstrap(request.fds), request);
+    if (request.fds.length > 0) return bootChild(spawnBootstrap(request.fds, warmArgs()), request);
     let booting: BootingChild | undefined;
     while ((booting = warm.shift()) && booting.child.exitCode !== null) { /* died while warm */ }
     return bootChild(booting ?? warmOne(), request);

@@ -1,0 +1,101 @@
+// The forkserver start method: warm children handed out by start(), the same
+// observable behaviour as spawn, preload modules, and no orphans.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pipe, Pool, TypeError as BilliardTypeError, getAllStartMethods, getContext, setForkserverPreload } from 'billiard';
+import { fixture, goneWithin, startScript } from './fixtures/helpers.js';
+
+const TASKS = new URL('./fixtures/forkserver-tasks.js', import.meta.url).href;
+const PRELOAD = new URL('./fixtures/forkserver-preload.js', import.meta.url).href;
+const T = await import(TASKS);
+const modules = [TASKS];
+const ctx = getContext('forkserver');
+
+test('forkserver is a start method with its own context and Process class', () => {
+  assert.ok(getAllStartMethods().includes('forkserver'));
+  assert.equal(ctx.getStartMethod(), 'forkserver');
+  assert.equal(new ctx.Process({ target: T.report, modules }).name.startsWith('ForkServerProcess-'), true);
+});
+
+test('setForkserverPreload takes a list of strings only', () => {
+  assert.throws(() => setForkserverPreload('mod'), (e) => e instanceof BilliardTypeError && e.message === 'module_names must be a list of strings');
+  assert.throws(() => ctx.setForkserverPreload([1]), /module_names must be a list of strings/);
+});
+
+test('a forkserver child: pid known at start(), reports its method, preloaded module, parent', async () => {
+  ctx.setForkserverPreload([PRELOAD]);
+  const [a, b] = Pipe();
+  const p = new ctx.Process({ target: T.report, args: [b], modules });
+  p.start();
+  assert.equal(typeof p.pid, 'number');
+  b.close();
+  const got = await a.recv();
+  await p.join();
+  assert.equal(p.exitcode, 0);
+  assert.equal(got.pid, p.pid);
+  assert.equal(got.method, 'forkserver');
+  assert.equal(got.parent, process.pid);
+  a.close();
+});
+
+test('warm children have the preload modules imported', async () => {
+  ctx.setForkserverPreload([PRELOAD]);
+  // Every forkserver child has the preload modules imported once, warm or (with a Connection argument) cold.
+  const pool = new Pool({ processes: 1, context: ctx, modules });
+  try {
+    const { report } = T;
+    const [a, b] = Pipe();
+    const p = new ctx.Process({ target: report, args: [b], modules });
+    p.start();
+    b.close();
+    assert.equal((await a.recv()).preloaded, 1);
+    await p.join();
+    a.close();
+    assert.deepEqual(await pool.map(T.square, [1, 2, 3]), [1, 4, 9]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('exit codes as spawn: return 0, exit(n), uncaught 1, terminate −15, kill −9', async () => {
+  const run = async (target, args = []) => {
+    const p = new ctx.Process({ target, args, modules });
+    p.start();
+    await p.join();
+    return p.exitcode;
+  };
+  assert.equal(await run(T.pid), 0);
+  assert.equal(await run(T.exitWith, [7]), 7);
+  assert.equal(await run(T.fail), 1);
+  for (const [how, code] of [['terminate', -15], ['kill', -9]]) {
+    const p = new ctx.Process({ target: T.sleepForever, modules });
+    p.start();
+    p[how]();
+    await p.join();
+    assert.equal(p.exitcode, code);
+  }
+});
+
+test('a Pool under the forkserver context, with workers replaced after every task', async () => {
+  const pool = new Pool({ processes: 2, maxTasksPerChild: 1, context: ctx, modules });
+  try {
+    const pids = await pool.map(T.pid, Array.from({ length: 6 }, (_, i) => i), 1);
+    assert.equal(new Set(pids).size, 6);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('no orphans: the warm children and a running child die with a SIGKILLed parent', async () => {
+  const cp = startScript(fixture('forkserver-orphans.js'));
+  try {
+    const [, list] = await cp.waitFor(/CHILDREN (\S+)/);
+    const pids = list.split(',').map(Number);
+    cp.kill('SIGKILL');
+    await cp.exited;
+    const gone = await Promise.all(pids.map((pid) => goneWithin(pid, 1000)));
+    assert.deepEqual(gone, pids.map(() => true), `left behind: ${pids.filter((_, i) => !gone[i])}`);
+  } finally {
+    cp.kill('SIGKILL');
+  }
+});
