@@ -6,8 +6,19 @@ import {
   BarrierReferent, BoundedSemaphoreReferent, ConditionReferent, EventReferent, JoinableQueueReferent,
   LockReferent, QueueReferent, RLockReferent, SemaphoreReferent,
 } from './sync-referents.js';
+import {
+  ASYNC_RESULT_EXPOSED, ITERATOR_EXPOSED, POOL_EXPOSED, POOL_METHOD_TO_TYPEID, createPool,
+} from './pool-referent.js';
 
-export const builtinTypes: Record<string, { cls: new (...args: any[]) => unknown; kind: string }> = {
+export interface BuiltinType {
+  /** A class (called with new) or a factory function; null: only returned by other methods (methodToTypeid). */
+  cls: (new (...args: any[]) => unknown) | ((...args: any[]) => unknown) | null;
+  kind: string;
+  exposed?: string[];
+  methodToTypeid?: Record<string, string>;
+}
+
+export const builtinTypes: Record<string, BuiltinType> = {
   dict: { cls: DictReferent, kind: 'DictProxy' },
   list: { cls: ListReferent, kind: 'ListProxy' },
   Namespace: { cls: NamespaceReferent, kind: 'NamespaceProxy' },
@@ -22,6 +33,9 @@ export const builtinTypes: Record<string, { cls: new (...args: any[]) => unknown
   Condition: { cls: ConditionReferent, kind: 'ConditionProxy' },
   Event: { cls: EventReferent, kind: 'EventProxy' },
   Barrier: { cls: BarrierReferent, kind: 'BarrierProxy' },
+  Pool: { cls: createPool, kind: 'PoolProxy', exposed: POOL_EXPOSED, methodToTypeid: POOL_METHOD_TO_TYPEID },
+  AsyncResult: { cls: null, kind: 'AsyncResultProxy', exposed: ASYNC_RESULT_EXPOSED },
+  Iterator: { cls: null, kind: 'IMapIteratorProxy', exposed: ITERATOR_EXPOSED },
 };
 
 /** Public methods of an object: its own and inherited functions not starting with '_'. */

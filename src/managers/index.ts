@@ -3,5 +3,6 @@ export { BaseManager, SyncManager, Manager, type ManagerOptions, type RegisterOp
 export { Server, type ServerOptions } from './server.js';
 export {
   BaseProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy, QueueProxy, JoinableQueueProxy,
-  LockProxy, SemaphoreProxy, ConditionProxy, EventProxy, BarrierProxy, type Proxied, type BlockOptions,
+  LockProxy, SemaphoreProxy, ConditionProxy, EventProxy, BarrierProxy, PoolProxy, AsyncResultProxy, IMapIteratorProxy,
+  type Proxied, type BlockOptions,
 } from './proxies.js';

@@ -6,15 +6,18 @@ import { Pipe } from '../connection.js';
 import type { Address, Family } from '../connection/address.js';
 import { defineContextMember, type Context } from '../context.js';
 import { ProcessError, TypeError, ValueError } from '../errors.js';
-import { Process, currentProcess } from '../process/process.js';
+import type { PoolOptions } from '../pool/options.js';
+import { atChildExit } from '../process/exit-hooks.js';
+import { Process, currentProcess, isMainProcess } from '../process/process.js';
 import { describeTask, taskModule, type Task } from '../task.js';
 import { builtinTypes } from './builtins.js';
 import { ManagerClient } from './client.js';
 import { Op, type TypeInfo } from './protocol.js';
 import {
   ArrayProxy, BarrierProxy, ConditionProxy, DictProxy, EventProxy, JoinableQueueProxy, ListProxy, LockProxy,
-  NamespaceProxy, QueueProxy, SemaphoreProxy, ValueProxy, type Proxied,
+  NamespaceProxy, PoolProxy, QueueProxy, SemaphoreProxy, ValueProxy, type Proxied,
 } from './proxies.js';
+import { _setManagerModules, _wirePoolOptions } from './pool-proxy.js';
 import type { BaseProxy } from './proxy.js';
 import { Server, type ServerConfig, type WireType } from './server.js';
 
@@ -84,8 +87,10 @@ export class BaseManager {
   /** @internal */
   static _registerBuiltin(typeid: string): void {
     if (!Object.prototype.hasOwnProperty.call(this, '_registry')) this._registry = new Map(this._registry);
+    const builtin = builtinTypes[typeid]!;
     this._registry.set(typeid, {
-      typeid, factory: null, builtin: typeid, exposed: null, methodToTypeid: null, proxyKind: builtinTypes[typeid]!.kind,
+      typeid, factory: null, builtin: typeid, exposed: builtin.exposed ?? null,
+      methodToTypeid: builtin.methodToTypeid ?? null, proxyKind: builtin.kind,
     });
   }
 
@@ -98,6 +103,7 @@ export class BaseManager {
   readonly #modules: string[];
   #process: Process | null = null;
   #client: ManagerClient | null = null;
+  #unhookExit: (() => void) | null = null;
 
   constructor(opts: ManagerOptions = {}) {
     this.#address = opts.address ?? null;
@@ -161,8 +167,8 @@ export class BaseManager {
     const proc = new ProcessClass({
       target: serverModule.runManagerServer,
       args: [writer, config],
-      // A daemon: it never keeps its owner alive, and is terminated when the owner exits.
-      daemon: true,
+      // Not a daemonic Process: the server may have children of its own (a manager's Pool has workers).
+      daemon: false,
       name: `${this.constructor.name}-${++managerCounter}`,
       modules: this.#modules,
     });
@@ -171,7 +177,13 @@ export class BaseManager {
     } finally {
       writer.close();
     }
+    // Daemonic for its owner all the same: it never keeps the owner alive and is terminated
+    // when the owner exits (its own children die with it).
+    proc._popen()?.setDaemon(true);
     this.#process = proc;
+    // A child process joins its non-daemonic children when its target returns: end the server first
+    // (CPython's manager finalizer, at exit).
+    this.#unhookExit = isMainProcess() ? null : atChildExit(() => this.#terminateAtExit());
     let first: { address?: Address; error?: Error } | null;
     try {
       first = await reader.recv();
@@ -181,12 +193,15 @@ export class BaseManager {
       reader.close();
     }
     if (!first || first.error) {
+      this.#unhookExit?.();
+      this.#unhookExit = null;
       await proc.join(this.#shutdownTimeout);
       if (proc.exitcode === null) proc.kill();
       await proc.join();
       throw first?.error ?? new ProcessError(`manager process exited with code ${proc.exitcode} before it was ready`);
     }
     this.#address = first.address!;
+    _setManagerModules(this.#address, this.#modules);
     const client = ManagerClient.for(this.#address, this.#authkey);
     this.#client = client;
     await client.connect();
@@ -205,6 +220,7 @@ export class BaseManager {
     }
     this.#client = client;
     this.#state = 'connected';
+    _setManagerModules(this.#address, this.#modules);
   }
 
   /** A server for this manager's registry, to run in this process: `await m.getServer().serveForever()`. */
@@ -243,10 +259,23 @@ export class BaseManager {
     return this.#usable().call(Op.Info) as Promise<{ objects: number; refs: Record<number, { typeid: string; refs: number }> }>;
   }
 
+  /** @internal The `modules` option (to name the tasks given to the manager's Pool). */
+  _modules(): readonly string[] {
+    return this.#modules;
+  }
+
+  #terminateAtExit(): void {
+    this.#unhookExit = null;
+    const proc = this.#process;
+    if (proc && proc.exitcode === null) proc.terminate();
+  }
+
   /** Stop the server process (asked nicely, then SIGTERM, then SIGKILL); resolves when it has exited. */
   async shutdown(): Promise<void> {
     const state = this.#state;
     this.#state = 'shutdown';
+    this.#unhookExit?.();
+    this.#unhookExit = null;
     if (state === 'connected' && this.#address !== null) ManagerClient.drop(this.#address);
     if (state !== 'started') return;
     const proc = this.#process;
@@ -327,6 +356,14 @@ export class SyncManager extends BaseManager {
   }
   Barrier(parties: number, action?: null, timeout?: number | null): Promise<BarrierProxy> {
     return this._create('Barrier', [parties, action ?? null, timeout ?? null]);
+  }
+  /**
+   * A Pool in the manager's process (its workers are the server's children).
+   * Hook options (onProcessUp …) and `semaphore` cannot be given; the
+   * initializer travels as tasks do.
+   */
+  Pool(opts: number | PoolOptions = {}): Promise<PoolProxy> {
+    return this._create('Pool', [_wirePoolOptions(opts, this._modules())]);
   }
 }
 for (const typeid of Object.keys(builtinTypes)) SyncManager._registerBuiltin(typeid);

@@ -8,6 +8,7 @@ import { BaseProxy, registerProxyKind } from './proxy.js';
 import './errors.js';
 
 export { BaseProxy };
+export { PoolProxy, AsyncResultProxy, IMapIteratorProxy } from './pool-proxy.js';
 
 export interface BlockOptions {
   block?: boolean;

@@ -13,6 +13,7 @@ import { Caller, withCaller } from './caller.js';
 import { builtinTypes, publicMethods } from './builtins.js';
 import { registerLocalServer, unregisterLocalServer, whileReplying, type LocalServer } from './local.js';
 import { Op, Status, type TypeInfo } from './protocol.js';
+import { PoolReferent, terminateAllPools } from './pool-referent.js';
 import { ReturnedRef } from './proxy.js';
 import './proxies.js';
 
@@ -102,16 +103,19 @@ export class Server implements LocalServer {
     }
   }
 
-  /** Stop serving: close the listener and every client connection, drop every referent. */
+  /** Stop serving: close the listener and every client connection, drop every referent (its pools terminated). */
   stop(err?: Error): void {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#listener.close();
     for (const c of this.#conns) c.close();
     this.#conns.clear();
+    const ending: Promise<void>[] = [];
+    for (const e of this.#objects.values()) if (e.obj instanceof PoolReferent) ending.push(e.obj.terminate());
     this.#objects.clear();
     unregisterLocalServer(this);
-    this.#finish(err);
+    // serveForever() resolves once the pools' workers are gone (terminate() never hangs).
+    void Promise.allSettled(ending).then(() => this.#finish(err));
   }
 
   async #serve(conn: Connection): Promise<void> {
@@ -407,5 +411,7 @@ export async function runManagerServer(report: Connection, config: ServerConfig)
   await report.drain();
   report.close();
   await server.serveForever();
+  // Pools whose proxies were all released may still be finishing their jobs: end them before exiting.
+  await terminateAllPools();
   process.removeListener('SIGTERM', onTerm);
 }

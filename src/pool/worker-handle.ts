@@ -76,8 +76,13 @@ export class WorkerHandle {
     return this.inflight.length === 0;
   }
 
+  /** Queue a frame; a worker whose channel already failed is dying: its exit handles its jobs. */
   send(tag: number, payload: Uint8Array): void {
-    this.popen.channel.send(tag, payload);
+    try {
+      this.popen.channel.send(tag, payload);
+    } catch {
+      if (this.state === 'running' || this.state === 'retiring') this.state = 'dying';
+    }
   }
 
   /** Ask the worker to exit after the tasks it holds (once). */
