@@ -5,6 +5,7 @@
 import { defaultContext } from './context.js';
 import './process/spawn.js';
 import './process/forkserver.js';
+import './process/thread.js';
 import { currentProcess } from './process/process.js';
 import { setProcessNameSource } from './util.js';
 
@@ -34,6 +35,7 @@ export {
 export {
   FileExistsError, FileNotFoundError, KeyError, ShareableList, SharedMemory, type ShareableItem, type SharedMemoryOptions,
 } from './shared-memory.js';
+export { JoinableQueue, Queue, SimpleQueue, type QueueOptions } from './queues.js';
 export { Pool, type ApplyOptions, type PoolOptions } from './pool/pool.js';
 export { AsyncResult, MapResult, IMapIterator } from './pool/results.js';
 export { currentTask, type TaskContext } from './pool/task-context.js';
@@ -51,5 +53,6 @@ export const setForkserverPreload = ctx.setForkserverPreload.bind(ctx);
 export {
   BaseManager, SyncManager, Manager, Server, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy,
   QueueProxy, JoinableQueueProxy, LockProxy, SemaphoreProxy, ConditionProxy, EventProxy, BarrierProxy,
+  PoolProxy, AsyncResultProxy, IMapIteratorProxy,
   type ManagerOptions, type RegisterOptions, type ServerOptions, type Proxied, type BlockOptions,
 } from './managers/index.js';

@@ -59,6 +59,7 @@ export const POLLERR = 0x008;
 export const POLLHUP = 0x010;
 export const POLLNVAL = 0x020;
 export const PR_SET_PDEATHSIG = 1;
+export const F_DUPFD_CLOEXEC = 1030;
 export const CLOCK_MONOTONIC = 1;
 
 export const FUTEX_WAIT = 0;
@@ -83,6 +84,8 @@ export interface Libc {
   mmap(addr: bigint | null, length: number, prot: number, flags: number, fd: number, offset: number): bigint;
   munmap(addr: bigint, length: number): number;
   close(fd: number): number;
+  /** fcntl(fd, cmd, int arg): the int-argument commands only. */
+  fcntl(fd: number, cmd: number, arg: number): number;
   socketpair(domain: number, type: number, protocol: number, sv: Int32Array): number;
   poll(fds: Ptr, nfds: number, timeout: number): number;
   prctl(option: number, arg2: number, arg3: number, arg4: number, arg5: number): number;
@@ -151,6 +154,8 @@ function bind(): Libc {
     mmap: lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
     munmap: lib.func('int munmap(void *addr, size_t length)'),
     close: lib.func('int close(int fd)'),
+    // Variadic, called with one int: passed like a fixed argument on both ABIs (see syscall above).
+    fcntl: lib.func('fcntl', 'int', ['int', 'int', 'int']),
     socketpair: lib.func('int socketpair(int domain, int type, int protocol, int *sv)'),
     poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
     prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),

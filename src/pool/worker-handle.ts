@@ -51,7 +51,8 @@ export class WorkerHandle {
     const popen = proc._popen();
     if (!popen) throw new Error('worker process not started');
     this.popen = popen;
-    this.pid = popen.pid;
+    // The ident: the pid of a process worker, the thread id of a thread worker (whose pid is ours).
+    this.pid = popen.ident;
     popen.channel.onFrame((frame) => this.onFrame(frame));
     void popen.exited.then(async (code) => {
       // Results sent just before death are still in the socket: read them first.
@@ -119,11 +120,8 @@ export class WorkerHandle {
   kill(signal: NodeJS.Signals = 'SIGTERM', graceMs = 1000): void {
     if (this.state === 'dead') return;
     this.state = 'dying';
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      /* already gone */
-    }
+    // Through the Popen: a thread worker's pid is this process's own.
+    this.popen.sendSignal(signal);
     if (signal !== 'SIGKILL' && !this.killTimer) {
       this.killTimer = setTimeout(() => this.kill('SIGKILL'), graceMs);
       this.killTimer.unref();

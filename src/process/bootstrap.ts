@@ -2,9 +2,11 @@
  * The child's entry point: read the boot message from fd 3, become the
  * Process object, import what the task needs, run it, and exit with
  * CPython's exit codes. A child never outlives its parent: EOF on fd 3 or
- * the parent-death signal ends it.
+ * the parent-death signal ends it. The thread start method's entry
+ * (thread-entry.ts) runs the same `runChild` over its own channel.
  */
 import { inspect } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
 import { setParentDeathSignal } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
 import { flushAllSync } from '../wire/writer.js';
@@ -21,6 +23,17 @@ import { runExitHooks } from './exit-hooks.js';
 
 const FIRST_INHERITED_FD = 4;
 
+/** How a child came to be: what differs between a spawned process and a thread. */
+export interface ChildEnvironment {
+  /** The control channel to the parent (fd 3 of a spawned child; a socketpair end for a thread). */
+  control: FrameChannel;
+  /** The file descriptors the boot message refers to, in order. */
+  fds: number[];
+  /** The parent closed the control channel: end this child (no orphans). */
+  onParentGone(): void;
+}
+
+/** The spawn (and forkserver) entry: a fresh Node.js process with its channel on fd 3. */
 async function main(): Promise<void> {
   const presetDeathSignal = process.argv.at(-1) === PDEATHSIG_ARG;
   if (presetDeathSignal) process.argv.pop();
@@ -32,8 +45,21 @@ async function main(): Promise<void> {
   const preload = extra.filter((a) => a.startsWith(PRELOAD_ARG)).map((a) => a.slice(PRELOAD_ARG.length));
   process.argv.splice(1, process.argv.length - 1);
   if (warm) await preloadModules(preload);
+  await runChild({
+    control: new FrameChannel(3),
+    fds: Array.from({ length: fdCount }, (_, i) => FIRST_INHERITED_FD + i),
+    // The parent is gone: so are we.
+    onParentGone: () => process.kill(process.pid, 'SIGKILL'),
+  });
+}
 
-  const control = new FrameChannel(3);
+/**
+ * Become the child: wait for the boot message on the control channel, become
+ * the Process object, run it, and exit (the process, or the thread) with
+ * CPython's exit code. Shared by every start method.
+ */
+export async function runChild(env: ChildEnvironment): Promise<never> {
+  const { control } = env;
   control.setKeepAlive(true);
   const frame = await control.nextFrame();
   if (!frame || frame.tag !== ControlTag.Boot) process.exit(1);
@@ -44,8 +70,7 @@ async function main(): Promise<void> {
     control.onClose = () => {
       parentGone = true;
       resolve();
-      // The parent is gone: so are we (no orphans).
-      process.kill(process.pid, 'SIGKILL');
+      env.onParentGone();
     };
   });
   control.listen();
@@ -62,7 +87,7 @@ async function main(): Promise<void> {
     },
   };
   setParentProcess(parent);
-  const ctx: WireContext = { purpose: 'spawn', fds: Array.from({ length: fdCount }, (_, i) => FIRST_INHERITED_FD + i) };
+  const ctx: WireContext = { purpose: 'spawn', fds: env.fds };
   const data = await decodeBoot(frame.payload, ctx);
   setDefaultStartMethod(data.method);
   parent.name = data.parentName;
@@ -162,7 +187,11 @@ function track(fn: Function): Function {
   return fn;
 }
 
-main().catch((err) => {
+/** Report a child that failed before it could run its target, and end it. */
+export function bootFailed(err: unknown): never {
   process.stderr.write(`billiard child bootstrap failed:\n${err instanceof Error ? inspect(err) : String(err)}\n`);
   process.exit(1);
-});
+}
+
+// Run only as the entry of a spawned child; a thread child imports runChild instead.
+if (isMainThread) main().catch(bootFailed);

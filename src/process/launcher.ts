@@ -17,6 +17,13 @@ export interface Popen {
   readonly channel: FrameChannel;
   terminate(): void;
   kill(): void;
+  /**
+   * Send `sig` the way the start method can: a process gets the signal; a
+   * thread child is stopped and reports −signum. Callers that would use
+   * process.kill(popen.pid, sig) must use this instead (a thread child's pid
+   * is the parent's own).
+   */
+  sendSignal(sig: NodeJS.Signals): void;
   /** Let the parent exit without waiting for this child (daemonic children). */
   setDaemon(daemon: boolean): void;
   /** Release what the parent holds for this child once it has exited. */

@@ -3,6 +3,7 @@
  * exit codes and the registry of this process's children.
  */
 import { createRequire } from 'node:module';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { AssertionError, ProcessError, RuntimeError, TaskSerializationError, TypeError, ValueError } from '../errors.js';
 import { codec, type WireContext } from '../wire/codec.js';
 import { describeTask, exportAdvice, type Task, type TaskSpec } from '../task.js';
@@ -239,7 +240,8 @@ export class Process<A extends unknown[] = any[]> {
 
   get ident(): number | undefined {
     this.#checkClosed();
-    if (this.#isCurrent) return process.pid;
+    // A thread child's ident is its thread id; a process's, its pid.
+    if (this.#isCurrent) return isMainThread ? process.pid : threadId;
     return this.#popen?.ident;
   }
 

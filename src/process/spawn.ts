@@ -65,14 +65,14 @@ class SpawnPopen implements Popen {
   }
 
   terminate(): void {
-    this.signal('SIGTERM');
+    this.sendSignal('SIGTERM');
   }
 
   kill(): void {
-    this.signal('SIGKILL');
+    this.sendSignal('SIGKILL');
   }
 
-  private signal(sig: NodeJS.Signals): void {
+  sendSignal(sig: NodeJS.Signals): void {
     if (this.exitcode !== null) return;
     try {
       this.child.kill(sig);

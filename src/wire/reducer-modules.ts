@@ -6,6 +6,7 @@
 const SYNC = '../synchronize.js';
 const SHAREDCTYPES = '../sharedctypes.js';
 const SHARED_MEMORY = '../shared-memory.js';
+const QUEUES = '../queues.js';
 
 export const reducerModules: Readonly<Record<string, string>> = {
   Connection: '../connection.js',
@@ -15,4 +16,5 @@ export const reducerModules: Readonly<Record<string, string>> = {
   RawValue: SHAREDCTYPES, RawStructArray: SHAREDCTYPES, Synchronized: SHAREDCTYPES, SynchronizedArray: SHAREDCTYPES,
   ...Object.fromEntries([...'bBhHiIlLqQfdcu'].map((code) => [`RawArray.${code}`, SHAREDCTYPES])),
   SharedMemory: SHARED_MEMORY, ShareableList: SHARED_MEMORY,
+  Queue: QUEUES, SimpleQueue: QUEUES,
 };
