@@ -10,12 +10,18 @@ lost: apply_async(kill_self) (the task SIGKILLs its own worker); sample = ms bet
       capped at --cap-s.
 Accept times are billiard's own (job._time_accepted, the worker's monotonic clock).
 Only billiard: multiprocessing.Pool has neither time limits nor lost-worker detection.
-Prints {"samples": [...], "errors": [...]}.
+Prints {"samples": [...], "errors": [...]} (before closing the pool: billiard's
+terminate() can hang on a queue lock left held by a killed worker).
+SIGUSR2 dumps every thread's stack to stderr (faulthandler), to see where it hangs.
 """
 import argparse
+import faulthandler
+import random
+import signal
 import time
 
 from _common import emit, load_lib
+from _pool_util import report_and_exit
 from _pool_tasks import kill_self, pid, spin, spin_until_soft
 
 
@@ -32,7 +38,11 @@ def main():
     ap.add_argument("--limit-ms", type=float, default=100)
     ap.add_argument("--cap-s", type=float, default=15)
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--jitter-ms", type=float, default=1000,
+                    help="random pause before each hard/soft run: billiard checks limits once a second, "
+                         "so lateness depends on the phase; jitter samples it uniformly")
     args = ap.parse_args()
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
     if args.lib != "billiard":
         emit({"missing": "%s: no pool time limits / lost-worker detection" % args.lib})
     mp = load_lib("billiard")
@@ -43,20 +53,29 @@ def main():
     # time limits (or this flag); per-call limits alone are otherwise ignored.
     from billiard.pool import Pool
     pool = Pool(args.processes, enable_timeouts=True)
+    abandoned = []  # stalled pools: never terminate()d (that hangs), their workers SIGKILLed at exit
     samples, errors, detail = [], [], []
 
-    def wait_ready():
-        # Both workers up (a replacement comes from billiard's supervisor, every 0.8 s).
-        deadline = time.monotonic() + 10
+    def wait_ready(limit_s=3.0):
+        """Both workers up and taking work (billiard's supervisor replaces a dead
+        worker within ~0.8 s). False when the pool takes no work for limit_s."""
+        deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
-            pids = set(pool.starmap(pid, [(i, 0.01) for i in range(8)], 1))
+            try:
+                pids = set(pool.starmap_async(pid, [(i, 0.01) for i in range(8)], 1).get(timeout=2))
+            except mp.TimeoutError:
+                continue
             if len(pids) >= args.processes:
-                return
+                return True
             time.sleep(0.05)
+        return False
 
     try:
-        wait_ready()
+        if not wait_ready(15.0):
+            emit({"error": "billiard pool did not start"}, 1)
         for _ in range(args.runs):
+            if args.mode != "lost" and args.jitter_ms > 0:
+                time.sleep(random.uniform(0, args.jitter_ms / 1000.0))
             if args.mode == "hard":
                 r = pool.apply_async(spin, (30.0,), timeout=limit)
                 try:
@@ -93,11 +112,18 @@ def main():
                         detail.append(str(exc)[:120])
                     else:
                         errors.append(repr(exc))
-            wait_ready()
+            if not wait_ready():
+                # billiard's pool can stall for good after killing a worker (a queue lock
+                # left held by the killed worker): count it, start a fresh pool, go on.
+                errors.append("pool stalled (no worker took new work for 3 s) after a %s run: new pool" % args.mode)
+                abandoned.append(pool)
+                pool = Pool(args.processes, enable_timeouts=True)
+                if not wait_ready(15.0):
+                    errors.append("replacement pool did not start")
+                    break
     finally:
-        pool.terminate()
-        pool.join()
-    emit({"samples": samples, "errors": errors, "detail": detail[:2], "mode": args.mode})
+        report_and_exit({"samples": samples, "errors": errors, "detail": detail[:2], "mode": args.mode},
+                        [pool] + abandoned)
 
 
 if __name__ == "__main__":

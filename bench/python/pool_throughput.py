@@ -7,12 +7,16 @@ MODE: map            pool.map(sq, range(n)) with the default chunksize; sample =
       apply_async    n apply_async(sq) at once, then get() each;         sample = tasks/s
       apply          n sequential pool.apply(sq) round trips;            sample = us each
 The pool is started (default start method: fork) and warmed up untimed.
-Prints {"samples": [...], ...}.
+Prints {"samples": [...], ...} before closing the pool (billiard's terminate() can hang;
+see _pool_util.py). SIGUSR2 dumps every thread's stack to stderr.
 """
 import argparse
+import faulthandler
+import signal
 import time
 
-from _common import emit, load_lib
+from _common import load_lib
+from _pool_util import report_and_exit
 from _pool_tasks import sq, pid
 
 
@@ -25,6 +29,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--processes", type=int, default=2)
     args = ap.parse_args()
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
     mp = load_lib(args.lib)
     clock = time.perf_counter
     n = args.n
@@ -62,13 +67,15 @@ def main():
                     apply(sq, (i,))
                     samples.append((clock() - t0) * 1e6)
         else:
+            full_n = n
+            n = min(n, 5000)  # warm-up: a small burst is enough
             for _ in range(args.warmup):
                 once_rate()
+            n = full_n
             samples = [once_rate() for _ in range(args.repeat)]
-    finally:
-        pool.terminate()
-        pool.join()
-    emit({"samples": samples, "lib": args.lib, "mode": args.mode, "n": n})
+    except Exception as exc:  # noqa: BLE001
+        report_and_exit({"error": "%s: %r" % (args.mode, exc)}, [pool])
+    report_and_exit({"samples": samples, "lib": args.lib, "mode": args.mode, "n": n}, [pool])
 
 
 if __name__ == "__main__":
