@@ -3,6 +3,8 @@
  * Its task frame is encoded once, at submit time, so a bad argument fails
  * that very job and a requeued job is sent again without re-encoding.
  */
+import type { Deadline } from './deadline.js';
+
 export interface JobSink {
   _accept(index: number, pid: number, time: number): void;
   /** Optional: lets the sink ask whether the unit has started (see WorkerHandle.started). */
@@ -30,7 +32,7 @@ export interface Job {
   /** The soft limit's callback ran. */
   softFired: boolean;
   settled: boolean;
-  timers: NodeJS.Timeout[] | null;
+  timers: Deadline[] | null;
   /** Set when the job was cancelled through its AbortSignal. */
   cancelled: unknown;
   cleanup: (() => void) | null;

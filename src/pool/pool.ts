@@ -20,6 +20,7 @@ import { WorkerHandle, humanStatus } from './worker-handle.js';
 import type { Job, JobSink } from './job.js';
 import { checkDuration, resolveOptions, type ApplyOptions, type PoolOptions, type Resolved, type SlotSemaphore } from './options.js';
 import { RestartWindow } from './restart-window.js';
+import { atDeadline, type Deadline } from './deadline.js';
 import { RawArray } from '../sharedctypes.js';
 
 export type { ApplyOptions, PoolOptions };
@@ -63,6 +64,9 @@ export class Pool {
   /** A ref'd handle while jobs are pending or join() is awaited (the workers themselves are daemonic). */
   #keepAlive: NodeJS.Timeout | null = null;
   #broken: Error | null = null;
+  #replenishing = false;
+  /** Workers in a row that died without finishing a task (a broken initializer, say). */
+  #futileDeaths = 0;
   /** map/imap inputs still being read: work that is coming, so close() must wait for it. */
   #openInputs = 0;
 
@@ -336,7 +340,9 @@ export class Pool {
    * many tasks) while long tasks are handed out one at a time.
    */
   #pickWorker(): WorkerHandle | null {
-    const limit = prefetchFor(this.#avgTaskMs);
+    // While replacements are on their way, hand out one job at a time: do not
+    // commit queued jobs to the workers that happen to be up.
+    const limit = this.#liveCount() < this.#size ? 1 : prefetchFor(this.#avgTaskMs);
     const lowWater = Math.max(0, (limit >> 1) - (limit > 1 ? 0 : 1));
     const perChild = this.#opts.maxTasksPerChild;
     let best: WorkerHandle | null = null;
@@ -399,8 +405,37 @@ export class Pool {
     if (worker.state !== 'running') return;
     worker.state = 'retiring';
     worker.endReason = reason;
-    if (this.#wantsWorkers()) this.#startWorker();
+    this.#startMissing();
     if (worker.idle) worker.shutdown();
+  }
+
+  /** Replace a worker the pool ends on purpose at once, so the pool stays at full size. */
+  #startMissing(): void {
+    while (this.#wantsWorkers()) this.#startWorker();
+  }
+
+  /**
+   * Replace workers that died, after the current turn: the code awaiting the
+   * job that just failed runs first (a spawn costs milliseconds). Workers that
+   * keep dying before finishing any task are restarted ever more slowly (up to
+   * 1 s apart), instead of in a tight loop.
+   */
+  #replenish(): void {
+    if (this.#replenishing) return;
+    this.#replenishing = true;
+    const delay = this.#futileDeaths >= 3 ? Math.min(1000, 25 * 2 ** (this.#futileDeaths - 3)) : 0;
+    const run = () => {
+      this.#replenishing = false;
+      this.#startMissing();
+      this.#dispatch();
+    };
+    if (delay > 0) setTimeout(run, delay);
+    else setImmediate(run);
+  }
+
+  #noteDeath(worker: WorkerHandle): void {
+    if (worker.endReason !== null) return;
+    this.#futileDeaths = worker.tasksAcked > 0 ? 0 : this.#futileDeaths + 1;
   }
 
   #liveCount(): number {
@@ -420,14 +455,9 @@ export class Pool {
       job.accepted = true;
       job.sink._accept(job.index, worker.pid, time);
       if (job.settled || (job.softMs <= 0 && job.hardMs <= 0 && !this.#hooks.onTimeoutSet)) return;
-      const timers: NodeJS.Timeout[] = [];
-      const now = nowMs();
-      if (job.softMs > 0) {
-        timers.push(setTimeout(() => this.#softLimit(job), Math.max(0, time + job.softMs - now)));
-      }
-      if (job.hardMs > 0) {
-        timers.push(setTimeout(() => this.#hardLimit(worker, job), Math.max(0, time + job.hardMs - now)));
-      }
+      const timers: Deadline[] = [];
+      if (job.softMs > 0) timers.push(atDeadline(time + job.softMs, () => this.#softLimit(job)));
+      if (job.hardMs > 0) timers.push(atDeadline(time + job.hardMs, () => this.#hardLimit(worker, job)));
       job.timers = timers;
       safeCall('onTimeoutSet', this.#hooks.onTimeoutSet, job.owner, job.softMs || null, job.hardMs || null);
     },
@@ -480,7 +510,7 @@ export class Pool {
 
   #clearTimers(job: Job): void {
     if (!job.timers) return;
-    for (const t of job.timers) clearTimeout(t);
+    for (const t of job.timers) t.cancel();
     job.timers = null;
     safeCall('onTimeoutCancel', this.#hooks.onTimeoutCancel, job.owner);
   }
@@ -507,7 +537,7 @@ export class Pool {
     const wasRunning = worker.state === 'running';
     worker.endReason ??= reason;
     worker.kill(signal);
-    if (wasRunning && this.#wantsWorkers()) this.#startWorker();
+    if (wasRunning) this.#startMissing();
   }
 
   #cancel(job: Job, reason: unknown): void {
@@ -547,7 +577,8 @@ export class Pool {
       this.#breakPool(new RestartFreqExceeded(
         `more than ${this.#opts.maxRestarts} worker restarts within ${this.#opts.maxRestartFreq} ms`));
     }
-    while (this.#wantsWorkers()) this.#startWorker();
+    this.#noteDeath(worker);
+    this.#replenish();
     this.#afterProgress();
   }
 

@@ -11,6 +11,7 @@ import type { FrameChannel } from '../wire/channel.js';
 import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
 import { PoolTag, TaskKind, encodeTime, nowMs, type WorkerOptions } from './protocol.js';
 import { setCurrentTask, type TaskContext } from './task-context.js';
+import { atDeadline } from './deadline.js';
 
 
 type TaskMessage = [kind: TaskKind, fnId: number, payload: unknown[], softMs: number, wantAck: boolean, jobId: number];
@@ -115,10 +116,9 @@ function startTaskContext(jobId: number, accepted: number, softMs: number) {
   // An AbortController per task is costly for tiny tasks: make one only when needed.
   let controller: AbortController | null = null;
   const deadline = softMs > 0 ? accepted + softMs : Infinity;
-  let timer: NodeJS.Timeout | undefined;
   const abort = () => (controller ??= new AbortController()).abort(
     new SoftTimeLimitExceeded(`soft time limit (${softMs} ms) exceeded`));
-  if (softMs > 0) timer = setTimeout(abort, Math.max(0, deadline - nowMs()));
+  const timer = softMs > 0 ? atDeadline(deadline, abort) : null;
   const context: TaskContext = {
     jobId,
     get signal() {
@@ -129,7 +129,7 @@ function startTaskContext(jobId: number, accepted: number, softMs: number) {
   return {
     context,
     finish() {
-      clearTimeout(timer);
+      timer?.cancel();
       setCurrentTask(null);
     },
   };
