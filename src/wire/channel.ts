@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { isMainThread } from 'node:worker_threads';
 import { pollFd } from '../native/fd.js';
 import { OSError } from '../errors.js';
 import { FrameParser, type Frame } from './frames.js';
@@ -15,6 +16,16 @@ import { FrameWriter, flushAllSync } from './writer.js';
 /** Stop reading from the kernel when this much is buffered and nobody is waiting. */
 const READ_HIGH_WATER = 4 * 1024 * 1024;
 const SYNC_READ_SIZE = 256 * 1024;
+
+/** One read buffer per thread: small reads are copied out, large ones keep it and a new one is made. */
+let scratch = Buffer.allocUnsafe(SYNC_READ_SIZE);
+
+function takeScratch(n: number): Buffer {
+  if (n < 64 * 1024) return Buffer.from(scratch.subarray(0, n));
+  const chunk = scratch.subarray(0, n);
+  scratch = Buffer.allocUnsafe(SYNC_READ_SIZE);
+  return chunk;
+}
 
 interface Waiter {
   resolve: (frame: Frame | null) => void;
@@ -158,6 +169,12 @@ export class FrameChannel {
     for (;;) {
       this.pullBuffered();
       if (this.parser.hasFrame() || this.ended || this.readError) return true;
+      // An fd libuv never wrapped is still blocking: read() itself waits, no poll needed.
+      // (Not in a worker thread: a thread blocked in read() could not be terminated.)
+      if (deadline === Infinity && !this.socket && isMainThread) {
+        this.readSyncOnce();
+        continue;
+      }
       const left = deadline === Infinity ? -1 : Math.max(0, deadline - Date.now());
       if (!pollFd(this.fd, 'read', left)) {
         if (deadline !== Infinity && Date.now() >= deadline) return false;
@@ -182,11 +199,10 @@ export class FrameChannel {
   }
 
   private readSyncOnce(): void {
-    const buf = Buffer.allocUnsafe(SYNC_READ_SIZE);
     try {
-      const n = fs.readSync(this.fd, buf, 0, buf.length, null);
+      const n = fs.readSync(this.fd, scratch, 0, scratch.length, null);
       if (n === 0) this.ended = true;
-      else this.parser.push(buf.subarray(0, n));
+      else this.parser.push(takeScratch(n));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR') return;
