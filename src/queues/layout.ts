@@ -8,8 +8,13 @@
  */
 import type { Encoded } from '../wire/codec.js';
 
-/** Words of the control block (int32 indices from the block's start). */
+/**
+ * Words of the control block (int32 indices from the block's start). The
+ * futex words that waiters spin on live on cache lines of their own, so a
+ * spinning consumer does not slow down every store of a producer.
+ */
 export const enum W {
+  // ---- line 0: state changed under the lock ----
   /** Robust lock word (synchronize/common.ts): owner thread id | WAITERS. */
   LOCK = 0,
   /** Ring write / read positions, in bytes modulo 2 × CAPACITY. */
@@ -19,32 +24,36 @@ export const enum W {
   COUNT = 3,
   /** Large items reserved by a producer that is still writing them. */
   PENDING = 4,
-  /** Futex words: PUT_SEQ changes when an item becomes ready or a writer closes; GET_SEQ when one is taken. */
-  PUT_SEQ = 5,
-  GET_SEQ = 6,
-  /** Threads sleeping on PUT_SEQ / GET_SEQ / UNFINISHED (wakers skip the syscall when 0). */
-  GET_WAITERS = 7,
-  PUT_WAITERS = 8,
   /** Overflow chunks: HEAD is read, TAIL is written; overflow is active while TAIL >= HEAD. */
-  OVF_HEAD = 9,
-  OVF_TAIL = 10,
+  OVF_HEAD = 5,
+  OVF_TAIL = 6,
   /** Next id of a large item's own segment. */
-  EXTERN_NEXT = 11,
-  /** JoinableQueue: items put and not yet taskDone()'d. */
-  UNFINISHED = 12,
-  JOIN_WAITERS = 13,
-  /** Handles that have put and are not closed (their process has not exited). */
-  WRITERS = 14,
-  /** How many times a handle was closed (or a writer's process exited). */
-  CLOSED = 15,
-  MAXSIZE = 16,
-  CAPACITY = 17,
-  NONCE = 18,
-  MAGIC = 19,
-  KIND = 20,
+  EXTERN_NEXT = 7,
+  /** 1 once the handle that created the queue was closed: async iteration ends when the queue is drained. */
+  CLOSED = 8,
+  MAXSIZE = 9,
+  CAPACITY = 10,
+  NONCE = 11,
+  MAGIC = 12,
+  KIND = 13,
+  /** Large records claimed by a consumer that is copying them out (TAKING). */
+  CLAIMED = 14,
+  // ---- line 1 ----
+  /** Futex word: changes when an item becomes ready (or the queue is closed). */
+  PUT_SEQ = 16,
+  /** Set by a thread about to sleep on PUT_SEQ, cleared by the waker (no syscall while 0). */
+  GET_WAITERS = 17,
+  // ---- line 2 ----
+  /** Futex word: changes when an item is taken (room in a bounded queue). */
+  GET_SEQ = 32,
+  PUT_WAITERS = 33,
+  // ---- line 3 ----
+  /** JoinableQueue: items put and not yet taskDone()'d; its futex word. */
+  UNFINISHED = 48,
+  JOIN_WAITERS = 49,
 }
 
-export const HEADER_BYTES = 128;
+export const HEADER_BYTES = 256;
 export const MAGIC = 0x51756575; // 'Queu'
 
 /**
@@ -82,6 +91,11 @@ export const enum State {
   READY = 1,
   /** Abandoned (its producer died or failed): skipped by consumers. */
   DEAD = 2,
+  /**
+   * A large record at the head, claimed by a consumer (its thread id replaces the
+   * producer's) that copies it out without the lock; others wait behind it.
+   */
+  TAKING = 3,
 }
 
 export const align8 = (n: number): number => (n + 7) & ~7;

@@ -9,21 +9,25 @@
  *   `getNowait()` in the same process finds the item). A process has nothing
  *   buffered at exit: `joinThread()` resolves at once, `cancelJoinThread()`
  *   changes nothing; both keep CPython's state checks.
- * - `close()` closes this handle only (put/get on it throw ValueError), as in
- *   CPython. It also ends async iteration: `for await (const x of q)` ends,
- *   in every process, once the queue is empty, some handle has been closed,
- *   and no handle that has put an item is still open. A handle that has put
- *   counts as closed when its process (or thread child) exits.
+ * - `close()` closes this handle (put/get on it throw ValueError), as in
+ *   CPython. Closing the handle that created the queue (the one made with
+ *   `new Queue()`, the owner of the writer end) also closes the queue for
+ *   async iteration: `for await (const x of q)`, in any process, drains the
+ *   queue and then ends. Iterating a handle that is itself closed also
+ *   drains and ends. Other handles may still put after the owner closed
+ *   (CPython's close is per handle); their items are not waited for.
+ * - `put` on an unbounded queue never waits for consumers that do not
+ *   consume; while the 8 MiB ring is full and consumers are taking items, it
+ *   waits for room (a few ms at a time) rather than spilling to fresh memory.
  * - Queues travel anywhere (Process and Pool arguments, inside queue items,
  *   pool tasks): the receiver attaches the same shared memory.
  */
 import { AssertionError, Empty, Full, OSError, TypeError, ValueError } from '../errors.js';
 import type { BlockRef } from '../heap.js';
 import { importForDecode } from '../modules.js';
-import { atChildExit } from '../process/exit-hooks.js';
 import { deadlineOf, type AcquireOptions } from '../synchronize/common.js';
 import { codec, type Encoded } from '../wire/codec.js';
-import { BUSY, EMPTY, ENDED, QueueCore, releaseWriters, type QueueKind, type Taken } from './core.js';
+import { BUSY, EMPTY, ENDED, QueueCore, type QueueKind, type Taken } from './core.js';
 import type { Frame } from './layout.js';
 
 /** `block` (default true) and `timeout` in ms (default: none) of put/get. */
@@ -39,7 +43,7 @@ function encodeItem(obj: unknown): Encoded {
 }
 
 function frameOf(core: QueueCore, t: Taken): Frame {
-  return 'seg' in t ? core.finishExtern(t) : t;
+  return core.finish(t);
 }
 
 function decodeSync<T>(f: Frame): T {
@@ -66,9 +70,12 @@ export class Queue<T = unknown> {
   /** @internal */ readonly _core: QueueCore;
   #closed = false;
   #joinCancelled = false;
+  /** Made here with `new` (not received): its close() closes the queue for iteration. */
+  readonly #owner: boolean;
 
   /** `maxsize` ≤ 0 (default): unbounded. */
   constructor(maxsize = 0) {
+    this.#owner = attaching === null;
     if (attaching) {
       this._core = attaching;
       attaching = null;
@@ -125,7 +132,8 @@ export class Queue<T = unknown> {
     this.#checkClosed();
     const deadline = deadlineOf(opts);
     const core = this._core;
-    const t = core.takeNow();
+    let t = core.takeNow();
+    if (t === EMPTY && deadline !== 0 && core.awaitPut()) t = core.takeNow();
     if (t === BUSY || t === EMPTY) {
       if (t === EMPTY && deadline === 0) return Promise.reject(new Empty('queue is empty'));
       return this.#getSlow(deadline);
@@ -150,7 +158,7 @@ export class Queue<T = unknown> {
     this.#checkClosed();
     const core = this._core;
     const t = core.takeSync(deadlineOf(opts));
-    if (t === null || t === ENDED) throw new Empty('queue is empty');
+    if (t === null) throw new Empty('queue is empty');
     return decodeSync(frameOf(core, t));
   }
 
@@ -173,11 +181,16 @@ export class Queue<T = unknown> {
     return this._core.maxsize;
   }
 
-  /** Close this handle: put/get on it throw ValueError from now on (idempotent). */
+  /**
+   * Close this handle: put/get on it throw ValueError from now on
+   * (idempotent). On the handle that created the queue, also close the queue
+   * for async iteration (in every process): iterators drain it, then end.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this._core.releaseWriter();
+    if (this.#owner) this._core.close();
+    else this._core.nudge(); // an iterator of this handle re-checks
   }
 
   /** CPython waits for the feeder thread here; items are never buffered in the process, so this resolves at once. */
@@ -191,13 +204,16 @@ export class Queue<T = unknown> {
     this.#joinCancelled = true;
   }
 
-  /** Items until the queue is closed and drained (see the module comment), or this handle is closed. */
+  /**
+   * Every item, as it arrives, until the queue has been closed (by the
+   * handle that created it) or this handle has been closed, and is drained.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     const core = this._core;
-    const open = (): boolean => !this.#closed;
-    while (!this.#closed) {
+    const ended = (): boolean => this.#closed || core.closed;
+    for (;;) {
       let t: Taken | null | typeof ENDED | typeof EMPTY | typeof BUSY = core.takeNow();
-      if (t === EMPTY || t === BUSY) t = await core.takeAsync(Infinity, true, open);
+      if (t === EMPTY || t === BUSY) t = await core.takeAsync(Infinity, ended);
       if (t === null || t === ENDED) return;
       yield await decodePromise<T>(frameOf(core, t));
     }
@@ -290,9 +306,7 @@ export class SimpleQueue<T = unknown> {
 
   /** Close this handle (idempotent): empty/put/get throw OSError('handle is closed') afterwards. */
   close(): void {
-    if (this.#closed) return;
     this.#closed = true;
-    this._core.releaseWriter();
   }
 
   toString(): string {
@@ -314,7 +328,3 @@ export function rebuildQueue(ref: BlockRef): Queue | SimpleQueue {
     attaching = null;
   }
 }
-
-// A handle that has put counts as an open writer until it is closed or its process ends.
-atChildExit(releaseWriters);
-process.on('exit', releaseWriters);
