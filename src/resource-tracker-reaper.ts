@@ -66,7 +66,7 @@ function cleanup(dir: string): number {
     }
     for (const line of text.split('\n')) {
       const segment = line.slice(1);
-      if (!segment || segment.includes('/')) continue;
+      if (!segment || (segment.includes('/') && !segment.startsWith('@/'))) continue;
       if (line[0] === '+') count.set(segment, (count.get(segment) ?? 0) + 1);
       else if (line[0] === '-') count.set(segment, (count.get(segment) ?? 0) - 1);
     }
@@ -75,7 +75,9 @@ function cleanup(dir: string): number {
   for (const [segment, n] of count) {
     if (n <= 0) continue;
     try {
-      fs.unlinkSync(join(SHM_DIR, segment));
+      // '@/path' is a file-system path (a directory of Unix socket addresses), anything else a segment.
+      if (segment.startsWith('@/')) fs.rmSync(segment.slice(1), { recursive: true, force: true });
+      else fs.unlinkSync(join(SHM_DIR, segment));
       code = Math.max(code, 1);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') code = 2;

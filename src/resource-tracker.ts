@@ -144,6 +144,15 @@ export function unregister(name: string): void {
   log(`-${name.replace(/^\//, '')}\n`);
 }
 
+/** Record a file-system path (a directory) to remove if this tree ends without removing it. */
+export function registerPath(absolutePath: string): void {
+  log(`+@${absolutePath}\n`);
+}
+
+export function unregisterPath(absolutePath: string): void {
+  log(`-@${absolutePath}\n`);
+}
+
 let reaperPid: number | undefined;
 
 /** Pid of the reaper this process started (for tests), if any. */

@@ -4,6 +4,7 @@
  * latter in Linux's abstract namespace), and the family each one implies.
  */
 import * as fs from 'node:fs';
+import { registerPath, unregisterPath } from '../resource-tracker.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -90,6 +91,8 @@ let tempDir: string | null = null;
 export function arbitraryUnixPath(): string {
   if (tempDir === null) {
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pymp-'));
+    // Removed at exit; if this process is killed, the resource tracker removes it when the tree ends.
+    registerPath(tempDir);
     process.once('exit', removeTempDir);
   }
   return path.join(tempDir, `listener-${randomBytes(6).toString('hex')}`);
@@ -99,4 +102,6 @@ export function arbitraryUnixPath(): string {
 export function removeTempDir(): void {
   if (tempDir === null) return;
   try { fs.rmSync(tempDir, { recursive: true, force: true }); } catch { /* best effort */ }
+  unregisterPath(tempDir);
+  tempDir = null;
 }
