@@ -20,13 +20,13 @@ import { WorkerHandle, humanStatus } from './worker-handle.js';
 import type { Job, JobSink } from './job.js';
 import { checkDuration, resolveOptions, type ApplyOptions, type PoolOptions, type Resolved, type SlotSemaphore } from './options.js';
 import { RestartWindow } from './restart-window.js';
+import { collect, feedImap, isIterable, isSyncIterable, type Input } from './imap-feed.js';
 import { atDeadline, type Deadline } from './deadline.js';
 import { RawArray } from '../sharedctypes.js';
 
 export type { ApplyOptions, PoolOptions };
 
 type Fn<A extends unknown[] = any[], R = unknown> = (...args: A) => R;
-type Input<T> = Iterable<T> | AsyncIterable<T>;
 
 const workerModule = taskModule<typeof import('./worker.js')>(new URL('./worker.js', import.meta.url));
 
@@ -201,65 +201,16 @@ export class Pool {
     if (!(Number.isInteger(chunksize) && chunksize >= 1)) throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
     const it = new IMapIterator<R>(ordered);
     this.#openInputs++;
-    void this.#pump(fn, iterable, chunksize, it).finally(() => { this.#openInputs--; this.#afterProgress(); });
-    return it;
-  }
-
-  /** Feed an imap from its input, holding back when enough work is outstanding. */
-  async #pump<T>(fn: Fn, iterable: Input<T>, chunksize: number, it: IMapIterator<unknown>): Promise<void> {
     const jobId = newJobId();
-    const starts: number[] = [];
-    let outstanding = 0;
-    let wake: (() => void) | null = null;
-    const sink: JobSink = {
-      _accept() {},
-      _timedOut() {},
-      _set(chunk, ok, value) {
-        const start = starts[chunk]!;
-        const count = (starts[chunk + 1] ?? start + chunksize) - start;
-        if (ok) (value as unknown[]).forEach((v, k) => it._set(start + k, true, v));
-        else for (let k = 0; k < count; k++) it._set(start + k, false, value);
-        outstanding--;
-        wake?.();
-      },
-    };
-    const limit = Math.max(64, this.#size * 64);
-    let position = 0;
-    let chunk: T[] = [];
-    const flush = () => {
-      if (chunk.length === 0) return;
-      const index = starts.length;
-      starts.push(position - chunk.length);
-      outstanding++;
-      if (this.#state === State.Terminate) {
-        sink._set(index, false, new Terminated('pool terminated'));
-      } else {
-        try {
-          this.#submit(sink, it, jobId, index, fn, TaskKind.Map, chunk, `iterable[${position - chunk.length}]`, {});
-        } catch (err) {
-          sink._set(index, false, err);
-        }
-      }
-      chunk = [];
-    };
-    const stopped = () => this.#state === State.Terminate || it._abandoned;
-    try {
-      for await (const item of iterable as AsyncIterable<T>) {
-        if (stopped()) break;
-        chunk.push(item);
-        position++;
-        if (chunk.length >= chunksize) flush();
-        while (outstanding >= limit && !stopped()) await new Promise<void>((resolve) => { wake = resolve; });
-        wake = null;
-      }
-      flush();
-      starts.push(position);
-      it._setLength(position);
-    } catch (err) {
-      flush();
-      it._set(position, false, err);
-      it._setLength(position + 1);
-    }
+    void feedImap({
+      iterable, chunksize, it,
+      limit: Math.max(64, this.#size * 64),
+      submit: (sink, index, chunk, first) =>
+        this.#submit(sink, it, jobId, index, fn, TaskKind.Map, chunk, `iterable[${first}]`, {}),
+      terminated: () => this.#state === State.Terminate,
+      terminatedError: () => new Terminated('pool terminated'),
+    }).finally(() => { this.#openInputs--; this.#afterProgress(); });
+    return it;
   }
 
   #checkRunning(): void {
@@ -723,21 +674,9 @@ export class Pool {
 }
 
 function checkIterable(iterable: unknown): void {
-  if (iterable === null || iterable === undefined ||
-      (typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function' &&
-       typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
+  if (!isIterable(iterable)) {
     throw new SerializationError(`expected an iterable, not ${iterable === null ? 'null' : typeof iterable}`);
   }
-}
-
-function isSyncIterable<T>(iterable: Input<T>): iterable is Iterable<T> {
-  return typeof (iterable as Iterable<T>)[Symbol.iterator] === 'function';
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
 }
 
 function abortReason(signal: AbortSignal): unknown {
