@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { noteModuleClasses, setClassLocator } from './wire/codec.js';
+import { silenceTestRunner, usesTestRunner } from './test-runner-guard.js';
 
 const known = new Set<string>();
 const namespaces = new Map<string, Record<string, unknown>>();
@@ -112,6 +113,8 @@ export function deferLoaders(urls: string[]): void {
 const typescript = /\.(c|m)?tsx?$/;
 
 function importWithLoaders(url: string): Promise<unknown> {
+  // A child importing its parent's main module that is a node:test file must not re-run the tests.
+  if (!ownMain && url === mainUrl && usesTestRunner(sourceOf(url))) silenceTestRunner();
   if (pendingLoaders.length === 0 || !typescript.test(new URL(url).pathname)) return import(url);
   activating ??= pendingLoaders.reduce<Promise<unknown>>((p, loader) => p.then(() => import(loader)), Promise.resolve());
   return activating.then(() => import(url));
