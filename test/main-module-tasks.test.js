@@ -13,3 +13,15 @@ test('tasks defined in the test file itself', async () => {
   } finally { await pool.terminate(); }
   const p = new Process({ target: square, args: [3] }); p.start(); await p.join(); assert.equal(p.exitcode, 0);
 });
+
+test('…and under the thread and forkserver start methods', async () => {
+  const { getContext } = await import('billiard');
+  for (const method of ['thread', 'forkserver']) {
+    const pool = new Pool({ processes: 2, context: getContext(method) });
+    try {
+      assert.deepEqual(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
+    } finally {
+      await pool.terminate();
+    }
+  }
+});
