@@ -273,7 +273,7 @@ describe('imap / imapUnordered', () => {
         const t0 = performance.now();
         await assert.rejects(it.next(50), TimeoutError);
         const waited = performance.now() - t0;
-        assert.ok(waited >= 45 && waited < 280, `next(50) took ${waited.toFixed(0)} ms`);
+        assert.ok(waited >= 45 && waited < 1000, `next(50) took ${waited.toFixed(0)} ms`);
         assert.deepEqual(await it.next(5000), { value: 300, done: false });
         assert.equal((await it.next(5000)).done, true);
       }

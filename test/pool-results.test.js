@@ -16,7 +16,7 @@ describe('AsyncResult', () => {
       const err = await r.get({ timeout: 50 }).then(() => null, (e) => e);
       const waited = performance.now() - t0;
       assert.ok(err instanceof TimeoutError, `got ${err}`);
-      assert.ok(waited >= 45 && waited < 350, `get({timeout: 50}) took ${waited.toFixed(0)} ms`);
+      assert.ok(waited >= 45 && waited < 1000, `get({timeout: 50}) took ${waited.toFixed(0)} ms`);
       assert.equal(r.ready(), false);
       assert.equal(await r.get(), 'late');
       assert.equal(await r.get({ timeout: 0 }), 'late', 'a ready result is returned whatever the timeout');
