@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chartSvg } from './chart.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const BENCH_DIR = path.dirname(SELF);
@@ -421,6 +422,11 @@ async function main() {
   mkdirSync(path.dirname(args.out), { recursive: true });
   writeFileSync(args.out, JSON.stringify({ meta, suites: results }, null, 2) + '\n');
   console.log(`results written to ${path.relative(process.cwd(), args.out) || args.out}`);
+  // The chart the README shows: a run of every suite replaces it.
+  const chart = args.only ? path.join(path.dirname(args.out), 'chart.svg') : path.join(BENCH_DIR, '..', 'docs', 'benchmarks.svg');
+  mkdirSync(path.dirname(chart), { recursive: true });
+  writeFileSync(chart, chartSvg({ meta, suites: results }));
+  console.log(`chart written to ${path.relative(process.cwd(), chart)}`);
   const crashed = results.filter((r) => r.error);
   if (crashed.length) {
     console.error(`suite(s) failed: ${crashed.map((r) => r.name).join(', ')}`);
