@@ -10,22 +10,11 @@
  */
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
+import { startTimeOf } from './proc-stat.js';
 
 const POLL_MS = 100;
 const SHM_DIR = '/dev/shm';
 
-function startTimeOf(pid: number): string | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  if (state === 'Z' || state === 'X' || state === 'x') return null;
-  return fields[19] ?? null;
-}
 
 const alive = (pid: number, start: string): boolean => startTimeOf(pid) === start;
 

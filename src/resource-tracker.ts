@@ -32,23 +32,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { startTimeOf } from './proc-stat.js';
+
+export { startTimeOf };
 
 export const TREE_ENV = 'BILLIARD_TREE';
 
-/** Start time (clock ticks since boot) of a process or thread, or null if it is gone or a zombie. */
-export function startTimeOf(pid: number): string | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  // "pid (comm) S ppid …": comm may contain spaces and parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  if (state === 'Z' || state === 'X' || state === 'x') return null;
-  return fields[19] ?? null;
-}
 
 function parentOf(pid: number): number | null {
   try {
