@@ -120,7 +120,21 @@ export function adopt(block: Block, owner: object): void {
 
 function free(block: Block): void {
   if (block.shared || !block.arena.ownedHere || block.arena.segment.closed) return;
-  if (block.size > ARENA_MAX / 4) return; // a segment of its own: unlinked at exit
+  if (block.size > ARENA_MAX / 4) {
+    // A segment of its own that no other process ever saw: give it back now, not at exit.
+    // (unmap() leaves harmless zeroed memory behind any view that might survive.)
+    if (block.arena.shared) return;
+    const i = own.indexOf(block.arena);
+    if (i >= 0) own.splice(i, 1);
+    try {
+      block.arena.segment.unmap();
+      unlinkSegment(block.arena.name);
+      unregister(block.arena.name);
+    } catch {
+      /* already gone */
+    }
+    return;
+  }
   let list = freeLists.get(block.size);
   if (!list) freeLists.set(block.size, (list = []));
   list.push(block);

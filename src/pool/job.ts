@@ -29,6 +29,8 @@ export interface Job {
   accepted: boolean;
   /** The worker's task number for this job (0 = its first task). */
   seq: number;
+  /** When it was sent to its worker (performance.now()). */
+  sentAt: number;
   /** The soft limit's callback ran. */
   softFired: boolean;
   settled: boolean;

@@ -249,7 +249,7 @@ export class Pool {
     const job: Job = {
       sink, owner, jobId, index, fnId, frame, softMs, hardMs,
       needsSlot: opts.waitForSlot ?? this.#hooks.putLocks ?? false,
-      holdsSlot: false, accepted: false, seq: -1, softFired: false, settled: false, timers: null,
+      holdsSlot: false, accepted: false, seq: -1, sentAt: 0, softFired: false, settled: false, timers: null,
       cancelled: undefined, cleanup: null,
     };
     const signal = opts.signal;
@@ -296,9 +296,14 @@ export class Pool {
     const limit = this.#liveCount() < this.#size ? 1 : prefetchFor(this.#avgTaskMs);
     const lowWater = Math.max(0, (limit >> 1) - (limit > 1 ? 0 : 1));
     const perChild = this.#opts.maxTasksPerChild;
+    // A worker whose oldest job has run much longer than tasks usually take is busy with
+    // something long: queue nothing behind it while it is (CPython hands jobs to free workers only).
+    const stuckAfter = Math.max(2, 4 * (this.#avgTaskMs ?? 0));
+    const now = performance.now();
     let best: WorkerHandle | null = null;
     for (const w of this.#workers) {
       if (w.state !== 'running' || w.inflight.length >= limit) continue;
+      if (w.inflight.length > 0 && now - w.inflight[0]!.sentAt > stuckAfter) continue;
       if (perChild !== null && w.tasksSent >= perChild) continue;
       if (!w.filling && w.inflight.length > lowWater) continue;
       if (!best || w.inflight.length < best.inflight.length) best = w;
@@ -313,6 +318,7 @@ export class Pool {
       worker.knownFunctions.add(job.fnId);
     }
     worker.inflight.push(job);
+    job.sentAt = performance.now();
     job.seq = worker.tasksSent++;
     job.sink._probe?.(job.index, () => (worker.started() > job.seq ? { pid: worker.pid, time: nowMs() } : undefined));
     worker.send(PoolTag.Task, job.frame);

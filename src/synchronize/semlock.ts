@@ -118,21 +118,23 @@ abstract class LockBase {
 export class Lock extends LockBase implements LockLike {
   /** Acquire; resolves false when `block` is false or `timeout` ms pass first. */
   acquire(opts?: AcquireOptions): Promise<boolean> {
+    // Options are checked first: a bad timeout is an error even when the lock is free.
+    const deadline = deadlineOf(opts);
     if (Atomics.compareExchange(this.a, this.i, 0, me()) === 0) {
       if (this.died) this.died = false;
       return RESOLVED_TRUE;
     }
-    const deadline = deadlineOf(opts);
     return lockWordAsync(this._block.arena, this.i, deadline).then((r) => this.#got(r));
   }
 
   /** Acquire, blocking the calling thread. */
   acquireSync(opts?: AcquireOptions): boolean {
+    const deadline = deadlineOf(opts);
     if (Atomics.compareExchange(this.a, this.i, 0, me()) === 0) {
       if (this.died) this.died = false;
       return true;
     }
-    return this.#got(lockWordSync(this._block.arena, this.i, deadlineOf(opts)));
+    return this.#got(lockWordSync(this._block.arena, this.i, deadline));
   }
 
   #got(r: number): boolean {
@@ -179,11 +181,13 @@ export class Lock extends LockBase implements LockLike {
 /** A re-entrant lock: owned by one thread of one process, acquired again by it freely. */
 export class RLock extends LockBase implements LockLike {
   acquire(opts?: AcquireOptions): Promise<boolean> {
-    return this.#fast() ? RESOLVED_TRUE : lockWordAsync(this._block.arena, this.i, deadlineOf(opts)).then((r) => this.#got(r));
+    const deadline = deadlineOf(opts);
+    return this.#fast() ? RESOLVED_TRUE : lockWordAsync(this._block.arena, this.i, deadline).then((r) => this.#got(r));
   }
 
   acquireSync(opts?: AcquireOptions): boolean {
-    return this.#fast() || this.#got(lockWordSync(this._block.arena, this.i, deadlineOf(opts)));
+    const deadline = deadlineOf(opts);
+    return this.#fast() || this.#got(lockWordSync(this._block.arena, this.i, deadline));
   }
 
   #fast(): boolean {
