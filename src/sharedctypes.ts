@@ -11,8 +11,9 @@
 import { ProcessError, TypeError, ValueError } from './errors.js';
 import { defineContextMember } from './context.js';
 import { adopt, allocate, attach, refOf, type Block, type BlockRef } from './heap.js';
-import { Lock, RLock, type AcquireOptions, type Held } from './synchronize/semlock.js';
+import { Lock, RLock } from './synchronize/semlock.js';
 import { registerReducer } from './wire/codec.js';
+import { LockHolder } from './synchronize/lock-holder.js';
 
 /** Python's IndexError. */
 export class IndexError extends ProcessError {}
@@ -431,35 +432,16 @@ function lockFrom(lock: unknown): AnyLock | null {
   throw new AttributeError(`'${String(lock)}' has no method 'acquire'`);
 }
 
-abstract class SynchronizedBase {
-  readonly #lock: AnyLock;
-  constructor(lock: AnyLock) {
-    this.#lock = lock;
-  }
+abstract class SynchronizedBase extends LockHolder {
   getLock(): AnyLock {
-    return this.#lock;
-  }
-  acquire(opts?: AcquireOptions): Promise<boolean> {
-    return this.#lock.acquire(opts);
-  }
-  acquireSync(opts?: AcquireOptions): boolean {
-    return this.#lock.acquireSync(opts);
-  }
-  release(): void {
-    this.#lock.release();
-  }
-  withLock<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
-    return this.#lock.withLock(fn);
-  }
-  holdSync(): Held {
-    return this.#lock.holdSync();
+    return this.heldLock;
   }
   protected locked<R>(fn: () => R): R {
-    this.#lock.acquireSync();
+    this.heldLock.acquireSync();
     try {
       return fn();
     } finally {
-      this.#lock.release();
+      this.heldLock.release();
     }
   }
 }

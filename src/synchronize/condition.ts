@@ -16,8 +16,9 @@
 import { AssertionError, TypeError } from '../errors.js';
 import { allocate, attach, refOf, type Block, type BlockRef } from '../heap.js';
 import { registerReducer } from '../wire/codec.js';
-import { deadlineAfter, sleepAsync, sleepSync, sliceLeft, wake, type AcquireOptions } from './common.js';
-import { Lock, RLock, type Held, type LockLike } from './semlock.js';
+import { deadlineAfter, sleepAsync, sleepSync, sliceLeft, wake } from './common.js';
+import { Lock, RLock, type LockLike } from './semlock.js';
+import { LockHolder } from './lock-holder.js';
 
 const ST = 0;
 const SEQ = 1;
@@ -26,9 +27,8 @@ const LONG_SLICE = 1000;
 
 let attaching: Block | null = null;
 
-export class Condition {
+export class Condition extends LockHolder {
   /** @internal */ readonly _block: Block;
-  readonly #lock: Lock | RLock;
   readonly #a: Int32Array;
   readonly #i: number;
 
@@ -36,7 +36,7 @@ export class Condition {
     if (lock !== undefined && lock !== null && !(lock instanceof Lock) && !(lock instanceof RLock)) {
       throw new TypeError('lock must be a Lock or an RLock');
     }
-    this.#lock = lock ?? new RLock();
+    super(lock ?? new RLock());
     this._block = attaching ?? allocate(8, this);
     attaching = null;
     this.#a = this._block.arena.i32;
@@ -45,27 +45,11 @@ export class Condition {
 
   /** The lock this condition uses. */
   get lock(): Lock | RLock {
-    return this.#lock;
-  }
-
-  acquire(opts?: AcquireOptions): Promise<boolean> {
-    return this.#lock.acquire(opts);
-  }
-  acquireSync(opts?: AcquireOptions): boolean {
-    return this.#lock.acquireSync(opts);
-  }
-  release(): void {
-    this.#lock.release();
-  }
-  withLock<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
-    return this.#lock.withLock(fn);
-  }
-  holdSync(): Held {
-    return this.#lock.holdSync();
+    return this.heldLock;
   }
 
   #register(): number {
-    if (!(this.#lock as LockLike)._isMine()) throw new AssertionError('must acquire() condition before using wait()');
+    if (!(this.heldLock as LockLike)._isMine()) throw new AssertionError('must acquire() condition before using wait()');
     Atomics.add(this.#a, this.#i + ST, 1);
     return Atomics.load(this.#a, this.#i + SEQ);
   }
@@ -101,7 +85,7 @@ export class Condition {
   async wait(timeout?: number | null): Promise<boolean> {
     const deadline = deadlineAfter(timeout);
     let gen = this.#register();
-    const saved = (this.#lock as LockLike)._releaseAll();
+    const saved = (this.heldLock as LockLike)._releaseAll();
     try {
       for (;;) {
         const r = this.#check(gen, deadline);
@@ -110,7 +94,7 @@ export class Condition {
         await sleepAsync(this._block.arena, this.#i + SEQ, gen, sliceLeft(deadline, LONG_SLICE));
       }
     } finally {
-      await (this.#lock as LockLike)._restore(saved);
+      await (this.heldLock as LockLike)._restore(saved);
     }
   }
 
@@ -118,7 +102,7 @@ export class Condition {
   waitSync(timeout?: number | null): boolean {
     const deadline = deadlineAfter(timeout);
     let gen = this.#register();
-    const saved = (this.#lock as LockLike)._releaseAll();
+    const saved = (this.heldLock as LockLike)._releaseAll();
     try {
       for (;;) {
         const r = this.#check(gen, deadline);
@@ -127,7 +111,7 @@ export class Condition {
         sleepSync(this._block.arena, this.#i + SEQ, gen, sliceLeft(deadline, LONG_SLICE));
       }
     } finally {
-      (this.#lock as LockLike)._restoreSync(saved);
+      (this.heldLock as LockLike)._restoreSync(saved);
     }
   }
 
@@ -158,7 +142,7 @@ export class Condition {
 
   /** Wake up to `n` of the current waiters. Throws AssertionError unless the lock is held. */
   notify(n = 1): void {
-    if (!(this.#lock as LockLike)._isMine()) throw new AssertionError('lock is not owned');
+    if (!(this.heldLock as LockLike)._isMine()) throw new AssertionError('lock is not owned');
     const a = this.#a;
     for (;;) {
       const w = Atomics.load(a, this.#i + ST);
@@ -175,9 +159,9 @@ export class Condition {
     this.notify(0xffff);
   }
 
-  toString(): string {
+  override toString(): string {
     const w = Atomics.load(this.#a, this.#i + ST);
-    return `<Condition(${String(this.#lock)}, ${(w & 0xffff) - (w >>> 16)})>`;
+    return `<Condition(${String(this.heldLock)}, ${(w & 0xffff) - (w >>> 16)})>`;
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
