@@ -93,19 +93,13 @@ abstract class LockBase {
   abstract release(): void;
 
   /** Run `fn` holding the lock (Python's `with lock:`). */
-  async withLock<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
+    return runHolding(this, fn);
   }
 
   /** Acquire, blocking the thread; release when the returned handle is disposed. */
   holdSync(): Held {
-    this.acquireSync();
-    return holdOf(() => this.release());
+    return holdSyncOf(this);
   }
 
   /** @internal */
@@ -356,18 +350,12 @@ export class Semaphore {
     return Atomics.load(this.a, this.i + VALUE);
   }
 
-  async withLock<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
+    return runHolding(this, fn);
   }
 
   holdSync(): Held {
-    this.acquireSync();
-    return holdOf(() => this.release());
+    return holdSyncOf(this);
   }
 
   toString(): string {
@@ -407,3 +395,24 @@ registerReducer(BoundedSemaphore, 'BoundedSemaphore', {
 });
 
 void ACQUIRED;
+
+interface Acquirable {
+  acquire(): Promise<boolean>;
+  acquireSync(): boolean;
+  release(): void;
+}
+
+/** Python's `with lock:` for Lock, RLock and Semaphore alike. */
+async function runHolding<R>(lock: Acquirable, fn: () => R | Promise<R>): Promise<Awaited<R>> {
+  await lock.acquire();
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+function holdSyncOf(lock: Acquirable): Held {
+  lock.acquireSync();
+  return holdOf(() => lock.release());
+}
