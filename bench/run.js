@@ -28,7 +28,7 @@ const DEFAULT_OUT = path.join(BENCH_DIR, 'results', 'latest.json');
 const EXTRA_SUITES = [{ id: 'native', file: path.join(BENCH_DIR, 'native.js') }];
 
 /** Print order; suites not listed come after, alphabetically. */
-const ORDER = ['process', 'connection', 'native', 'queues', 'pool', 'locks', 'synchronize', 'sharedctypes', 'managers'];
+const ORDER = ['process', 'forkserver', 'connection', 'native', 'queues', 'pool', 'locks', 'synchronize', 'sharedctypes', 'managers'];
 
 const SUITE_TIMEOUT_MS = { normal: 300_000, quick: 120_000 };
 

@@ -84,7 +84,7 @@ export abstract class BaseContext {
   /** Connections already travel to children as Process arguments; kept for API parity. */
   allowConnectionPickling(): void {}
 
-  /** Modules the forkserver's warm children import before they are used. */
+  /** Modules the forkserver imports before it forks its children (CPython's set_forkserver_preload). */
   setForkserverPreload(moduleNames: readonly string[]): void {
     setForkserverPreload(moduleNames);
   }
@@ -159,7 +159,7 @@ function concreteContext(method: StartMethod): ConcreteContext {
   }
   let ctx = concrete.get(method);
   if (!ctx) concrete.set(method, (ctx = new ConcreteContext(method)));
-  // The forkserver keeps warm children from the context's first use.
+  // The forkserver starts at the context's first use.
   if (method === 'forkserver') startForkserver();
   return ctx;
 }

@@ -19,6 +19,7 @@ import { threadId } from 'node:worker_threads';
 import { mapSegment, unlinkSegment, type Segment } from './native/backend.js';
 import { OSError } from './errors.js';
 import { currentTree, register, unregister } from './resource-tracker.js';
+import { afterForkInChild } from './process/after-fork.js';
 
 const PAGE = 4096;
 const ARENA_MAX = 1 << 20;
@@ -30,7 +31,8 @@ export interface Arena {
   /** Whole-segment views, shared by every object of the arena. */
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
-  readonly ownedHere: boolean;
+  /** Made here (false in a forked child for the server's arenas). */
+  ownedHere: boolean;
   top: number;
   shared: boolean;
 }
@@ -86,6 +88,13 @@ function sizeClass(size: number): number {
 }
 
 const registry = new FinalizationRegistry<Block>((block) => free(block));
+
+// The server's arenas are the server's (and every sibling's copy): a forked child allocates from its own.
+afterForkInChild(() => {
+  for (const arena of own.splice(0)) arena.ownedHere = false;
+  freeLists.clear();
+  nextArenaSize = PAGE;
+});
 
 /** Allocate a zero-filled block; it is freed when `owner` is collected (see header). */
 export function allocate(size: number, owner?: object): Block {

@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { startTimeOf } from './proc-stat.js';
+import { afterForkInChild } from './process/after-fork.js';
 
 export { startTimeOf };
 
@@ -106,6 +107,19 @@ export function registryDir(t: Tree = currentTree()): string {
 }
 
 let logFd: number | undefined;
+
+// A forked child has a start time and a log file of its own (the server's fd is closed with the rest).
+afterForkInChild(() => {
+  ownStart = undefined;
+  if (logFd !== undefined) {
+    try {
+      fs.closeSync(logFd);
+    } catch {
+      /* already closed */
+    }
+  }
+  logFd = undefined;
+});
 
 function log(line: string): void {
   if (logFd === undefined) {

@@ -38,7 +38,7 @@ test('a forkserver child: pid known at start(), reports its method, preloaded mo
   a.close();
 });
 
-test('warm children have the preload modules imported', async () => {
+test('forkserver children have the preload modules imported', async () => {
   ctx.setForkserverPreload([PRELOAD]);
   // Every forkserver child has the preload modules imported once, warm or (with a Connection argument) cold.
   const pool = new Pool({ processes: 1, context: ctx, modules });
@@ -86,7 +86,7 @@ test('a Pool under the forkserver context, with workers replaced after every tas
   }
 });
 
-test('no orphans: the warm children and a running child die with a SIGKILLed parent', async () => {
+test('no orphans: the server, its spare and a running child die with a SIGKILLed parent', async () => {
   const cp = startScript(fixture('forkserver-orphans.js'));
   try {
     const [, list] = await cp.waitFor(/CHILDREN (\S+)/);
@@ -98,4 +98,55 @@ test('no orphans: the warm children and a running child die with a SIGKILLed par
   } finally {
     cp.kill('SIGKILL');
   }
+});
+
+test('each forked child draws its own Math.random numbers', async () => {
+  const draws = [];
+  for (let i = 0; i < 3; i++) {
+    const [a, b] = Pipe(false);
+    const p = new ctx.Process({ target: T.randoms, args: [b], modules });
+    p.start();
+    draws.push(JSON.stringify(await a.recv()));
+    await p.join();
+    a.close();
+    b.close();
+  }
+  assert.equal(new Set(draws).size, 3, draws.join('\n'));
+  for (const x of JSON.parse(draws[0])) assert.ok(x >= 0 && x < 1);
+});
+
+test('every way out of a forked child reports its exit code (no teardown hang)', async () => {
+  const run = async (target, args = []) => {
+    const p = new ctx.Process({ target, args, modules });
+    p.start();
+    await p.join();
+    return p.exitcode;
+  };
+  assert.equal(await run(T.throwLater), 1, 'uncaught exception after the target returned');
+  assert.equal(await run(T.runDry), 0, 'event loop ran dry');
+  const [a, b] = Pipe(false);
+  assert.equal(await run(T.withExitListener, [b]), 3, "process.exitCode and an 'exit' listener");
+  assert.equal(await a.recv(), 'exit listener saw 3');
+  a.close();
+  b.close();
+});
+
+test('an uncaught exception in a forked child is printed on stderr', async () => {
+  const cp = startScript(fixture('forkserver-uncaught.js'));
+  await cp.exited;
+  assert.match(cp.stderrText, /thrown later in a forkserver child/);
+  assert.match(cp.stdoutText, /EXITCODE 1/);
+});
+
+test('a forked child starts spawn, forkserver and thread children of its own', async () => {
+  const [a, b] = Pipe(false);
+  const p = new ctx.Process({ target: T.grandchildren, args: [b], modules });
+  p.start();
+  const got = await a.recv();
+  await p.join();
+  a.close();
+  b.close();
+  assert.equal(p.exitcode, 0);
+  assert.deepEqual({ spawn: got.spawn, forkserver: got.forkserver, thread: got.thread }, { spawn: 5, forkserver: 5, thread: 5 });
+  assert.ok(!got.execArgv.includes('--single-threaded'), 'the server’s V8 flag is not passed on');
 });

@@ -32,8 +32,8 @@ export function koffi(): Koffi {
 
 /** Syscall numbers differ per architecture (asm/unistd.h). */
 const SYSCALLS = {
-  x64: { futex: 202, futex_waitv: 449, gettid: 186 },
-  arm64: { futex: 98, futex_waitv: 449, gettid: 178 },
+  x64: { futex: 202, futex_waitv: 449, gettid: 186, pidfd_open: 434 },
+  arm64: { futex: 98, futex_waitv: 449, gettid: 178, pidfd_open: 434 },
 } as const;
 
 // Values shared by x86-64 and arm64 Linux (the generic ABI).
@@ -61,6 +61,11 @@ export const POLLNVAL = 0x020;
 export const PR_SET_PDEATHSIG = 1;
 export const F_DUPFD_CLOEXEC = 1030;
 export const CLOCK_MONOTONIC = 1;
+export const SOL_SOCKET = 1;
+export const SCM_RIGHTS = 1;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
+export const MADV_DOFORK = 11;
+export const WNOHANG = 1;
 
 export const FUTEX_WAIT = 0;
 export const FUTEX_WAKE = 1;
@@ -97,6 +102,15 @@ export interface Libc {
   /** syscall(SYS_futex_waitv, waiters, nr, flags, timeout, clockid) */
   futexWaitv(waiters: Ptr, nr: number, flags: number, timeout: Ptr, clockid: number): number;
   gettid(): number;
+  fork(): number;
+  _exit(status: number): void;
+  madvise(addr: bigint, length: number, advice: number): number;
+  /** waitpid(pid, &status, options); status lands in status[0]. */
+  waitpid(pid: number, status: Int32Array, options: number): number;
+  sendmsg(fd: number, msghdr: bigint, flags: number): number;
+  recvmsg(fd: number, msghdr: bigint, flags: number): number;
+  /** syscall(SYS_pidfd_open, pid, 0): an fd that polls readable once `pid` has exited. */
+  pidfdOpen(pid: number): number;
   /** errno of the last call on this thread. */
   errno(): number;
 }
@@ -145,6 +159,7 @@ function bind(): Libc {
   const futex = lib.func('syscall', 'long', ['long', 'void *', 'int', 'int', 'void *', 'void *', 'int']);
   const futexWaitv = lib.func('syscall', 'long', ['long', 'void *', 'uint', 'uint', 'void *', 'int']);
   const sys0 = lib.func('syscall', 'long', ['long']);
+  const sys2 = lib.func('syscall', 'long', ['long', 'long', 'long']);
 
   return {
     shm_open: shmLib.func('int shm_open(const char *name, int oflag, uint32_t mode)'),
@@ -165,6 +180,13 @@ function bind(): Libc {
     futex: (uaddr, op, val, timeout, uaddr2, val3) => futex(nr.futex, uaddr, op, val, timeout, uaddr2, val3),
     futexWaitv: (waiters, n, flags, timeout, clockid) => futexWaitv(nr.futex_waitv, waiters, n, flags, timeout, clockid),
     gettid: () => sys0(nr.gettid),
+    fork: lib.func('int fork()'),
+    _exit: lib.func('void _exit(int status)'),
+    madvise: lib.func('int madvise(void *addr, size_t length, int advice)'),
+    waitpid: lib.func('int waitpid(int pid, int *status, int options)'),
+    sendmsg: lib.func('long sendmsg(int fd, void *msg, int flags)'),
+    recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)'),
+    pidfdOpen: (pid) => sys2(nr.pidfd_open, pid, 0),
     errno: () => k.errno(),
   };
 }
@@ -184,11 +206,13 @@ export function errnoName(errno: number): string {
 // errno values the backend branches on (identical on x86-64 and arm64).
 export const ENOENT = 2;
 export const EINTR = 4;
+export const ECHILD = 10;
 export const EBADF = 9;
 export const EAGAIN = 11;
 export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSYS = 38;
+export const ECONNRESET = 104;
 export const ETIMEDOUT = 110;
 
 /**

@@ -27,6 +27,7 @@ import {
   osError,
 } from './libc.js';
 import { Op, type AddMessage, type CancelMessage, type ThreadMessage } from './waiter-protocol.js';
+import { afterForkInChild } from '../process/after-fork.js';
 
 const MAX_TIMER_MS = 0x7fffffff; // setTimeout's limit; longer counts as forever
 /** Bound on how long terminating a worker that used waitAsync can take (see waiter-thread). */
@@ -63,6 +64,12 @@ const threads: WaiterThread[] = [];
 const pending = new Map<number, Pending>();
 let nextId = 1;
 let broken: OSError | undefined; // the kernel refused futex_waitv: fail fast afterwards
+
+// A forked child has none of the server's threads: it starts waiter threads of its own.
+afterForkInChild(() => {
+  threads.length = 0;
+  pending.clear();
+});
 
 /**
  * Wait, without blocking the event loop, while the int32 at target+byteOffset

@@ -7,18 +7,19 @@
  */
 import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { setParentDeathSignal } from '../native/fd.js';
+import { setParentDeathSignal, socketpair } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
 import { flushAllSync } from '../wire/writer.js';
 import { codec, type WireContext } from '../wire/codec.js';
 import { addKnownModules, deferLoaders, exportOf, loadModule, setMainModuleUrl } from '../modules.js';
 import { LOADER_ARG } from './loader.js';
-import { explainTaskError, resolveTask, type TaskSpec } from '../task.js';
+import { describeTask, explainTaskError, resolveTask, type TaskSpec } from '../task.js';
 import {
   Process, joinChildrenAtExit, setBootstrapping, setParentProcess, type BootData,
 } from './process.js';
 import { setDefaultStartMethod } from './start-method.js';
-import { ControlTag, PDEATHSIG_ARG, PRELOAD_ARG, WARM_ARG, setControlChannel } from './control.js';
+import { ControlTag, FORKSERVER_ARG, PDEATHSIG_ARG, PRELOAD_ARG, setControlChannel } from './control.js';
+import { SERVER_V8_FLAG, awaitDescriptors, serveForks } from './forkserver-server.js';
 import { runExitHooks } from './exit-hooks.js';
 
 const FIRST_INHERITED_FD = 4;
@@ -33,7 +34,11 @@ export interface ChildEnvironment {
   onParentGone(): void;
 }
 
-/** The spawn (and forkserver) entry: a fresh Node.js process with its channel on fd 3. */
+/**
+ * The spawn entry: a fresh Node.js process with its channel on fd 3. The
+ * forkserver's server starts here too, and each child it forks goes on from
+ * serveForks() with the channel its parent sent.
+ */
 async function main(): Promise<void> {
   const presetDeathSignal = process.argv.at(-1) === PDEATHSIG_ARG;
   if (presetDeathSignal) process.argv.pop();
@@ -41,10 +46,25 @@ async function main(): Promise<void> {
   const fdCount = Number(process.argv[2] ?? 0);
   const extra = process.argv.slice(3);
   deferLoaders(extra.filter((a) => a.startsWith(LOADER_ARG)).map((a) => a.slice(LOADER_ARG.length)));
-  const warm = extra.includes(WARM_ARG);
   const preload = extra.filter((a) => a.startsWith(PRELOAD_ARG)).map((a) => a.slice(PRELOAD_ARG.length));
   process.argv.splice(1, process.argv.length - 1);
-  if (warm) await preloadModules(preload);
+  if (extra.includes(FORKSERVER_ARG)) {
+    // The server's own V8 flag (see forkserver-server.ts) is not for the processes its children start.
+    process.execArgv = process.execArgv.filter((flag) => flag !== SERVER_V8_FLAG);
+    await preloadModules(preload);
+    await rehearseBoot();
+    const link = serveForks();
+    // A spare (forked ahead of its request): go through the boot path once more while nobody waits,
+    // so that the pages it writes are this process's own before the real boot writes them.
+    await rehearseBoot();
+    const [control, ...fds] = awaitDescriptors(link);
+    await runChild({
+      control: new FrameChannel(control!),
+      fds,
+      onParentGone: () => process.kill(process.pid, 'SIGKILL'),
+    });
+    return;
+  }
   await runChild({
     control: new FrameChannel(3),
     fds: Array.from({ length: fdCount }, (_, i) => FIRST_INHERITED_FD + i),
@@ -125,12 +145,17 @@ function explainRunError(_proc: Process<any>, err: unknown): string {
   return explained instanceof Error ? inspect(explained) : String(explained);
 }
 
-/** A warm (forkserver) child imports its preload modules and the pool worker while it waits. */
+/**
+ * The forkserver imports the library, the pool worker and the preload modules
+ * before it forks. Not TypeScript modules: activating a loader starts a
+ * thread, and a forked child has none of its parent's threads; a child
+ * imports those itself.
+ */
 async function preloadModules(modules: string[]): Promise<void> {
   setBootstrapping(true);
   // The library first: user modules import it, and pool workers run on it.
   const library = [new URL('../index.js', import.meta.url).href, new URL('../pool/worker.js', import.meta.url).href];
-  for (const m of [...library, ...modules]) {
+  for (const m of [...library, ...modules.filter((m) => !/\.[mc]?tsx?$/.test(m))]) {
     try {
       await (m.startsWith('file:') ? loadModule(m) : import(m));
     } catch (err) {
@@ -138,6 +163,41 @@ async function preloadModules(modules: string[]): Promise<void> {
     }
   }
   setBootstrapping(false);
+}
+
+/** The target of the forkserver's rehearsal: nothing. */
+export function rehearsalTarget(..._args: unknown[]): void {}
+
+/**
+ * The forkserver runs a child's boot path once before it forks: V8 compiles
+ * it and sets up its caches here, and every child inherits them instead of
+ * doing that work itself (in a forked child, each page written costs a copy).
+ */
+async function rehearseBoot(): Promise<void> {
+  const [a, b] = socketpair();
+  const parentEnd = new FrameChannel(a);
+  const childEnd = new FrameChannel(b);
+  try {
+    const boot: BootData = {
+      method: 'forkserver', mainUrl: undefined, modules: [], name: 'Rehearsal', identity: [1], daemon: false,
+      authkey: Buffer.alloc(32), parentPid: process.ppid, parentName: 'MainProcess',
+      target: describeTask(rehearsalTarget, [import.meta.url]), args: [1, 'two', { three: [3] }], subclass: null,
+    };
+    const ctx: WireContext = { purpose: 'spawn', fds: [] };
+    parentEnd.send(ControlTag.Boot, codec.encode(boot, { ctx, root: '' }).body);
+    parentEnd.flushSync();
+    const frame = await childEnd.nextFrame();
+    if (!frame) return;
+    const data = await decodeBoot(frame.payload, ctx);
+    const proc = await buildProcess(data);
+    await proc.run();
+  } catch (err) {
+    process.stderr.write(`billiard: forkserver rehearsal failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  } finally {
+    runningTarget = null;
+    parentEnd.close();
+    childEnd.close();
+  }
 }
 
 async function decodeBoot(payload: Buffer, ctx: WireContext): Promise<BootData> {

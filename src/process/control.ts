@@ -8,9 +8,9 @@ export const enum ControlTag {
   User = Tag.Control + 8,
 }
 
-/** A forkserver child: warm up, then wait for the boot message. */
-export const WARM_ARG = '--billiard-warm';
-/** A module a warm child imports while it waits. */
+/** The forkserver's server process: import the preload modules, then fork on request. */
+export const FORKSERVER_ARG = '--billiard-forkserver';
+/** A module the forkserver imports before it forks. */
 export const PRELOAD_ARG = '--billiard-preload=';
 
 /** Set by the parent when the child's parent-death signal was set before exec (setpriv). */

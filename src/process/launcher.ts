@@ -1,6 +1,6 @@
 /**
  * The interface between a Process and the mechanism that starts it: one
- * launcher per start method (spawn now; forkserver and thread later).
+ * launcher per start method (spawn, forkserver, thread).
  */
 import type { FrameChannel } from '../wire/channel.js';
 

@@ -30,17 +30,42 @@ export function exitcodeOf(code: number | null, signal: NodeJS.Signals | null): 
   return number ? -number : 1;
 }
 
-class SpawnPopen implements Popen {
+/**
+ * What a Popen needs of a child process, whoever started it: the spawn
+ * launcher holds a ChildProcess; the forkserver's children are its server's.
+ */
+export interface ChildHandle {
+  readonly pid: number;
+  /** Calls back once, with CPython's exit code, when the process has exited. */
+  onExit(callback: (code: number) => void): void;
+  signal(sig: NodeJS.Signals): void;
+  /** Whether this child keeps the parent's event loop alive. */
+  setRef(on: boolean): void;
+}
+
+function childProcessHandle(child: ChildProcess): ChildHandle {
+  const pid = child.pid ?? -1;
+  return {
+    pid,
+    onExit(callback) {
+      child.once('exit', (code, signal) => callback(exitcodeOf(code, signal)));
+      child.once('error', () => callback(pid === -1 ? 1 : exitcodeOf(null, 'SIGKILL')));
+    },
+    signal: (sig) => child.kill(sig),
+    setRef: (on) => (on ? child.ref() : child.unref()),
+  };
+}
+
+/** A child process with its control channel: the Popen of the spawn and forkserver start methods. */
+export class ProcessPopen implements Popen {
   readonly pid: number;
   readonly exited: Promise<number>;
   exitcode: number | null = null;
-  private readonly child: ChildProcess;
 
-  constructor(readonly channel: FrameChannel, child: ChildProcess, daemon: boolean) {
-    this.child = child;
-    this.pid = child.pid ?? -1;
+  constructor(readonly channel: FrameChannel, private readonly child: ChildHandle, daemon: boolean) {
+    this.pid = child.pid;
     this.exited = new Promise<number>((resolve) => {
-      const done = (code: number) => {
+      child.onExit((code) => {
         if (this.exitcode !== null) return;
         this.exitcode = code;
         daemons.delete(this);
@@ -53,9 +78,7 @@ class SpawnPopen implements Popen {
           setImmediate(() => channel.close());
         });
         resolve(code);
-      };
-      child.once('exit', (code, signal) => done(exitcodeOf(code, signal)));
-      child.once('error', () => done(this.pid === -1 ? 1 : exitcodeOf(null, 'SIGKILL')));
+      });
     });
     this.setDaemon(daemon);
   }
@@ -75,7 +98,7 @@ class SpawnPopen implements Popen {
   sendSignal(sig: NodeJS.Signals): void {
     if (this.exitcode !== null) return;
     try {
-      this.child.kill(sig);
+      this.child.signal(sig);
     } catch {
       /* already gone */
     }
@@ -83,13 +106,9 @@ class SpawnPopen implements Popen {
 
   setDaemon(daemon: boolean): void {
     // A daemonic child does not keep its parent alive; it is killed when the parent exits.
-    if (daemon) {
-      this.child.unref();
-      daemons.add(this);
-    } else {
-      this.child.ref();
-      daemons.delete(this);
-    }
+    this.child.setRef(!daemon);
+    if (daemon) daemons.add(this);
+    else daemons.delete(this);
   }
 
   close(): void {
@@ -126,7 +145,7 @@ function findSetpriv(): string | null {
 /** How long the parent keeps reading a dead child's channel (a grandchild may hold it open). */
 const DRAIN_AFTER_EXIT_MS = 10_000;
 
-const daemons = new Set<SpawnPopen>();
+const daemons = new Set<ProcessPopen>();
 process.on('exit', () => {
   for (const d of daemons) d.terminate();
 });
@@ -138,12 +157,12 @@ export interface BootingChild {
 }
 
 /** Start a bootstrap process; `fds` become its fd 4, 5, … */
-export function spawnBootstrap(fds: number[], extraArgs: string[] = []): BootingChild {
+export function spawnBootstrap(fds: number[], extraArgs: string[] = [], nodeFlags: string[] = []): BootingChild {
   const [parentEnd, childEnd] = socketpair();
   let child: ChildProcess;
   try {
     const loaders = deferredLoaders().map((url) => LOADER_ARG + url);
-    const nodeArgs = [...childExecArgv(), BOOTSTRAP_PATH, String(fds.length), ...loaders, ...extraArgs];
+    const nodeArgs = [...childExecArgv(), ...nodeFlags, BOOTSTRAP_PATH, String(fds.length), ...loaders, ...extraArgs];
     const [file, args] = withParentDeathSignal(executable, nodeArgs);
     child = spawnChild(file, args, {
       stdio: ['ignore', 'inherit', 'inherit', childEnd, ...fds],
@@ -161,7 +180,7 @@ export function bootChild({ child, channel }: BootingChild, request: LaunchReque
   channel.send(ControlTag.Boot, request.boot);
   // Out now: the caller may block its thread next (recvSync on a pipe to this child).
   channel.flushSync();
-  return new SpawnPopen(channel, child, request.daemon);
+  return new ProcessPopen(channel, childProcessHandle(child), request.daemon);
 }
 
 export const spawnLauncher: Launcher = {

@@ -1,0 +1,267 @@
+/**
+ * The forkserver process: a Node.js process booted once with the library and
+ * the preload modules imported, which forks a child for each request of its
+ * parent (CPython's forkserver). It never returns to its event loop: it
+ * blocks in poll() on its control socket (fd 3) and on a pidfd per child,
+ * answers each fork request with the child's pid, and reports each child's
+ * exit code. `serveForks` returns only in a forked child.
+ *
+ * Requests (parent → server, sendmsg): u32 op, u32 fd count, with the
+ * child's control socket and its inherited descriptors as SCM_RIGHTS.
+ * Reports (server → parent): frames, see ServerTag.
+ */
+import * as fs from 'node:fs';
+import { inspect } from 'node:util';
+import { recvFds, sendFds, setParentDeathSignal, socketpair } from '../native/fd.js';
+import {
+  exitImmediately, forkProcess, pidfdOpen, pollReadable, prepareFork, reapChild, reopenEventLoop,
+} from '../native/fork.js';
+import { libc } from '../native/libc.js';
+import { runAfterForkHooks } from './after-fork.js';
+import { frameHeader } from '../wire/frames.js';
+import { flushAllSync } from '../wire/writer.js';
+
+export const enum ServerTag {
+  /** The server is ready for requests (payload empty). */
+  Ready = 1,
+  /** A request was served: i32 pid. */
+  Forked = 2,
+  /** A request failed: the error message (utf-8). */
+  Failed = 3,
+  /** A child exited: i32 pid, i32 exit code (−signal when killed). */
+  Exited = 4,
+}
+
+/** V8 without helper threads: a forked child has none of its parent's threads. */
+export const SERVER_V8_FLAG = '--single-threaded';
+
+export const REQUEST_SIZE = 8;
+export const OP_FORK = 1;
+
+const CONTROL_FD = 3;
+
+function report(tag: ServerTag, payload: Uint8Array = new Uint8Array(0)): void {
+  const frame = Buffer.concat([frameHeader(tag, payload.length), payload]);
+  try {
+    for (let at = 0; at < frame.length;) at += fs.writeSync(CONTROL_FD, frame, at);
+  } catch {
+    // The parent is gone (EPIPE): so are we.
+    exitImmediately(0);
+  }
+}
+
+function int32s(...values: number[]): Buffer {
+  const b = Buffer.allocUnsafe(4 * values.length);
+  values.forEach((v, i) => b.writeInt32LE(v, 4 * i));
+  return b;
+}
+
+/** Read one whole request from `fd` (with the descriptors sent along); null at EOF. */
+function nextRequest(fd: number): { op: number; fds: number[] } | null {
+  const first = recvFds(fd, REQUEST_SIZE);
+  if (!first) return null;
+  let data = first.data;
+  while (data.length < REQUEST_SIZE) {
+    const more = recvFds(fd, REQUEST_SIZE - data.length);
+    if (!more) return null;
+    data = Buffer.concat([data, more.data]);
+  }
+  return { op: data.readUInt32LE(0), fds: first.fds };
+}
+
+function closeAll(fds: Iterable<number>): void {
+  for (const fd of fds) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+/** A forked child that waits for its descriptors on `link` before it becomes anything. */
+interface Spare {
+  pid: number;
+  link: number;
+}
+
+/**
+ * How long after handing out its spare the server forks the next one: not at
+ * once, so that the fork does not take a CPU from the child just started and
+ * its parent. A request that finds no spare forks one on the spot.
+ */
+const SPARE_DELAY_MS = 15;
+
+/**
+ * Serve fork requests until the parent goes away (then exit). The server
+ * keeps one child forked ahead (the spare) and hands it the descriptors of
+ * each request, so that a request costs a message, not a fork. Returns only
+ * in a spare: the socket on which its descriptors will arrive (see
+ * `awaitDescriptors`).
+ */
+export function serveForks(): number {
+  prepareFork();
+  const serverPid = process.pid;
+  const children = new Map<number, { pid: number; served: boolean }>(); // by pidfd
+  let spare = null as Spare | null;
+  let spareError = '';
+  let refillAt = 0;
+
+  /** Fork the next spare; in the spare itself, returns its end of the link. */
+  const forkSpare = (): number | null => {
+    const [link, childLink] = socketpair();
+    let pid: number;
+    try {
+      pid = forkProcess();
+    } catch (err) {
+      closeAll([link, childLink]);
+      spareError = err instanceof Error ? err.message : String(err);
+      return null;
+    }
+    if (pid === 0) {
+      becomeChild(serverPid, [CONTROL_FD, link, ...children.keys()]);
+      return childLink;
+    }
+    closeAll([childLink]);
+    children.set(pidfdOpen(pid), { pid, served: false });
+    spare = { pid, link };
+    return null;
+  };
+
+  let inSpare = forkSpare();
+  if (inSpare !== null) return inSpare;
+  report(ServerTag.Ready);
+  for (;;) {
+    const watched = [CONTROL_FD, ...children.keys()];
+    const wait = spare ? -1 : Math.max(0, Math.ceil(refillAt - performance.now()));
+    const ready = pollReadable(watched, wait);
+    if (ready.length === 0 && !spare && (inSpare = forkSpare()) !== null) return inSpare;
+    for (const i of ready) {
+      if (i > 0) {
+        const pidfd = watched[i]!;
+        const child = children.get(pidfd)!;
+        const code = reapChild(child.pid);
+        if (code === null) continue;
+        children.delete(pidfd);
+        closeAll([pidfd]);
+        if (child.served) report(ServerTag.Exited, int32s(child.pid, code));
+        else if (spare?.pid === child.pid) {
+          closeAll([spare.link]);
+          spare = null;
+        }
+        continue;
+      }
+      // The parent is gone: so are we, and our children with us (their parent-death signal).
+      const request = nextRequest(CONTROL_FD);
+      if (!request) exitImmediately(0);
+      if (!spare && (inSpare = forkSpare()) !== null) return inSpare;
+      const taken = spare;
+      spare = null;
+      refillAt = performance.now() + SPARE_DELAY_MS;
+      if (request.op !== OP_FORK || request.fds.length === 0 || !taken) {
+        closeAll(request.fds);
+        if (taken) closeAll([taken.link]);
+        report(ServerTag.Failed, Buffer.from(taken ? `bad forkserver request (op ${request.op})` : spareError));
+        continue;
+      }
+      const header = Buffer.alloc(REQUEST_SIZE);
+      header.writeUInt32LE(OP_FORK, 0);
+      header.writeUInt32LE(request.fds.length, 4);
+      try {
+        sendFds(taken.link, header, request.fds);
+      } catch (err) {
+        // The spare died under us: this request fails, the next spare serves the next one.
+        report(ServerTag.Failed, Buffer.from(err instanceof Error ? err.message : String(err)));
+        continue;
+      } finally {
+        closeAll([taken.link, ...request.fds]);
+      }
+      for (const child of children.values()) if (child.pid === taken.pid) child.served = true;
+      report(ServerTag.Forked, int32s(taken.pid));
+    }
+  }
+}
+
+/**
+ * In a spare: block until the server hands over this child's descriptors
+ * (its control socket first). A spare nobody will use ends here.
+ */
+export function awaitDescriptors(link: number): number[] {
+  const given = nextRequest(link);
+  closeAll([link]);
+  if (!given || given.fds.length === 0) exitImmediately(0);
+  return given.fds;
+}
+
+/**
+ * The first moments of a forked child: its own event loop, the server's
+ * descriptors closed, and what a fresh process would have had of its own:
+ * its pid, random state, and a way out that skips Node's teardown.
+ */
+function becomeChild(serverPid: number, serverFds: number[]): void {
+  reopenEventLoop();
+  closeAll(serverFds);
+  setParentDeathSignal('SIGKILL', serverPid);
+  // Node.js read its pid once, at startup: the server's.
+  Object.defineProperty(process, 'pid', { value: libc().getpid(), writable: false, enumerable: true, configurable: true });
+  Object.defineProperty(process, 'ppid', { value: serverPid, writable: true, enumerable: true, configurable: true });
+  reseedMathRandom();
+  exitWithoutTeardown();
+  runAfterForkHooks();
+}
+
+/**
+ * Math.random's state was copied from the server: every child would draw the
+ * same numbers (CPython reseeds `random` after a fork for the same reason).
+ * V8 cannot be reseeded, so the child's Math.random draws from the system's
+ * generator (OpenSSL's, which notices the fork), a batch at a time.
+ */
+function reseedMathRandom(): void {
+  const words = new Uint32Array(2048);
+  let next = words.length;
+  Math.random = () => {
+    if (next === words.length) {
+      crypto.getRandomValues(words);
+      next = 0;
+    }
+    // 53 random bits, as V8's own Math.random gives.
+    const high = words[next++]! >>> 5;
+    const low = words[next++]! >>> 6;
+    return (high * 67108864 + low) / 9007199254740992;
+  };
+}
+
+/**
+ * Node.js's own exit joins threads a forked child does not have: every way
+ * out ends in _exit once the 'exit' listeners have run (process.exit, the
+ * loop running dry, an uncaught exception, which is reported first as Node
+ * would).
+ */
+function exitWithoutTeardown(): void {
+  let fatal: { error: unknown } | null = null;
+  process.on('uncaughtExceptionMonitor', (error) => {
+    fatal = { error };
+    // Handled after all (an 'uncaughtException' listener): the process goes on.
+    setImmediate(() => { fatal = null; }).unref();
+  });
+  const emit = process.emit;
+  const finish = (code: number): never => {
+    if (fatal) {
+      const { error } = fatal;
+      process.stderr.write(`${error instanceof Error ? inspect(error) : `Uncaught ${inspect(error)}`}\n\nNode.js ${process.version}\n`);
+    }
+    // Frames queued by the 'exit' listeners go out now: no later tick will send them.
+    flushAllSync();
+    return exitImmediately(code);
+  };
+  Object.defineProperty(process, 'emit', {
+    configurable: true,
+    writable: true,
+    value: function emitThenExit(this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
+      const handled = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+      if (event === 'exit') finish(typeof process.exitCode === 'number' ? process.exitCode : Number(args[0] ?? 0) | 0);
+      return handled;
+    },
+  });
+  (process as unknown as { reallyExit: (code?: number) => never }).reallyExit = (code?: number) => finish(Number(code ?? 0) | 0);
+}
