@@ -195,3 +195,15 @@ export function defaultOpts() {
     log: (...a) => console.error(...a),
   };
 }
+
+/** One Process start() → join() of `target`, in ms; `ProcessClass` picks the start method. */
+export async function startJoinMs(ProcessClass, target, modules) {
+  const t0 = nowNs();
+  const p = new ProcessClass({ target, args: [], modules });
+  p.start();
+  await withTimeout(p.join(), 30_000, 'Process.join');
+  const ms = msSince(t0);
+  if (p.exitcode !== 0) throw new Error(`child exited with ${p.exitcode}`);
+  p.close();
+  return ms;
+}

@@ -8,7 +8,7 @@
 // Task functions: bench/fixtures/tasks.js (noop) and pool-tasks.js (sq).
 import { Pool, getContext } from 'billiard';
 import {
-  FIXTURES_URL, PY_LIBS, defaultOpts, interleave, msSince, nowNs, pythonLibMissing, runPython, statOf, withTimeout,
+  FIXTURES_URL, PY_LIBS, defaultOpts, interleave, msSince, nowNs, pythonLibMissing, runPython, startJoinMs, statOf, withTimeout,
 } from '../lib/common.js';
 
 export const name = 'forkserver';
@@ -21,17 +21,7 @@ const T = await import(POOL_TASKS_URL);
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startJoin(method) {
-  const ctx = getContext(method);
-  const t0 = nowNs();
-  const p = new ctx.Process({ target: noop, modules: [FIXTURES_URL] });
-  p.start();
-  await withTimeout(p.join(), 30_000, 'Process.join');
-  const ms = msSince(t0);
-  if (p.exitcode !== 0) throw new Error(`child exited with ${p.exitcode}`);
-  p.close();
-  return ms;
-}
+const startJoin = (method) => startJoinMs(getContext(method).Process, noop, [FIXTURES_URL]);
 
 /** Starts one after another; with a pause between them (untimed) when `settle`, so that a spare is ready. */
 async function startJoins(method, k, settle) {

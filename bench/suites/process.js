@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { Process, getStartMethod } from 'billiard';
 import {
-  FIXTURES_URL, PY_LIBS, defaultOpts, interleave, msSince, nowNs, pythonLibMissing, runPython, statOf, withTimeout,
+  FIXTURES_URL, PY_LIBS, defaultOpts, interleave, msSince, nowNs, pythonLibMissing, runPython, startJoinMs, statOf,
 } from '../lib/common.js';
 
 export const name = 'process';
@@ -12,16 +12,7 @@ export const title = 'Process start → join';
 
 const { noop } = await import(FIXTURES_URL);
 
-async function oursOnce() {
-  const t0 = nowNs();
-  const p = new Process({ target: noop, args: [], modules: [FIXTURES_URL] });
-  p.start();
-  await withTimeout(p.join(), 30_000, 'Process.join');
-  const ms = msSince(t0);
-  if (p.exitcode !== 0) throw new Error(`child exited with ${p.exitcode}`);
-  p.close();
-  return ms;
-}
+const oursOnce = () => startJoinMs(Process, noop, [FIXTURES_URL]);
 
 function bareNodeOnce() {
   const t0 = nowNs();

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import type { LibraryHandle } from 'koffi';
-import { ECHILD, EINTR, MADV_DOFORK, POLLIN, WNOHANG, koffi, libc, osError } from './libc.js';
+import { ECHILD, EINTR, ENOMEM, MADV_DOFORK, POLLIN, WNOHANG, koffi, libc, osError } from './libc.js';
 
 interface NodeSymbols {
   uvDefaultLoop(): bigint;
@@ -36,23 +36,50 @@ function nodeSymbols(): NodeSymbols {
 export function prepareFork(): void {
   libc();
   nodeSymbols();
+  inheritableRanges();
 }
 
-/** Let every mapping of this process be inherited: V8 asks the kernel not to copy its heap. */
+/** Top of user space on x86-64 and arm64 (47/48-bit): nothing of ours lies above. */
+const USER_TOP = 2 ** 47;
+
+let inheritable: number[] | undefined;
+
+/**
+ * Address ranges covering every mapping but the kernel's special ones, which
+ * refuse MADV_DOFORK ([vvar] and the like): computed once, they never move.
+ */
+function inheritableRanges(): number[] {
+  if (inheritable) return inheritable;
+  const special: Array<[number, number]> = [];
+  for (const line of fs.readFileSync('/proc/self/maps', 'latin1').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) .*\[(vvar|vvar_vclock|vsyscall)\]\s*$/.exec(line);
+    if (m) special.push([parseInt(m[1]!, 16), parseInt(m[2]!, 16)]);
+  }
+  special.sort((a, b) => a[0] - b[0]);
+  const ranges: number[] = [];
+  let from = 4096;
+  for (const [start, end] of special) {
+    if (start > from) ranges.push(from, start - from);
+    from = Math.max(from, end);
+  }
+  if (from < USER_TOP) ranges.push(from, USER_TOP - from);
+  return (inheritable = ranges);
+}
+
+/**
+ * Let every mapping of this process be inherited: V8 marks each heap page it
+ * maps MADV_DONTFORK. A few calls over whole ranges (the kernel skips the
+ * gaps), allocating nothing, so that no new heap page appears between this
+ * and the fork.
+ */
 function inheritAllMappings(): void {
   const c = libc();
-  const maps = fs.readFileSync('/proc/self/maps', 'latin1');
-  for (let at = 0; at < maps.length;) {
-    const end = maps.indexOf('\n', at);
-    const line = maps.slice(at, end < 0 ? maps.length : end);
-    at = end < 0 ? maps.length : end + 1;
-    const dash = line.indexOf('-');
-    const space = line.indexOf(' ');
-    if (dash <= 0 || space <= dash) continue;
-    const start = BigInt('0x' + line.slice(0, dash));
-    const stop = BigInt('0x' + line.slice(dash + 1, space));
-    // Special mappings ([vvar], [vsyscall]) refuse with EINVAL: nothing to do there.
-    c.madvise(start, Number(stop - start), MADV_DOFORK);
+  const ranges = inheritableRanges();
+  for (let i = 0; i < ranges.length; i += 2) {
+    // ENOMEM only says the range had gaps; every mapping in it was changed.
+    if (c.madvise(ranges[i]!, ranges[i + 1]!, MADV_DOFORK) !== 0 && c.errno() !== ENOMEM) {
+      throw osError(c.errno(), 'madvise');
+    }
   }
 }
 

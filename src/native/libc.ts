@@ -104,7 +104,8 @@ export interface Libc {
   gettid(): number;
   fork(): number;
   _exit(status: number): void;
-  madvise(addr: bigint, length: number, advice: number): number;
+  /** madvise with the address as a number (user-space addresses are below 2^47). */
+  madvise(addr: number, length: number, advice: number): number;
   /** waitpid(pid, &status, options); status lands in status[0]. */
   waitpid(pid: number, status: Int32Array, options: number): number;
   sendmsg(fd: number, msghdr: bigint, flags: number): number;
@@ -182,7 +183,7 @@ function bind(): Libc {
     gettid: () => sys0(nr.gettid),
     fork: lib.func('int fork()'),
     _exit: lib.func('void _exit(int status)'),
-    madvise: lib.func('int madvise(void *addr, size_t length, int advice)'),
+    madvise: lib.func('int madvise(uintptr_t addr, size_t length, int advice)'),
     waitpid: lib.func('int waitpid(int pid, int *status, int options)'),
     sendmsg: lib.func('long sendmsg(int fd, void *msg, int flags)'),
     recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)'),
@@ -206,6 +207,7 @@ export function errnoName(errno: number): string {
 // errno values the backend branches on (identical on x86-64 and arm64).
 export const ENOENT = 2;
 export const EINTR = 4;
+export const ENOMEM = 12;
 export const ECHILD = 10;
 export const EBADF = 9;
 export const EAGAIN = 11;

@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { setParentDeathSignal, socketpair } from '../native/fd.js';
 import { FrameChannel } from '../wire/channel.js';
+import type { Frame } from '../wire/frames.js';
 import { flushAllSync } from '../wire/writer.js';
 import { codec, type WireContext } from '../wire/codec.js';
 import { addKnownModules, deferLoaders, exportOf, loadModule, setMainModuleUrl } from '../modules.js';
@@ -19,7 +20,7 @@ import {
 } from './process.js';
 import { setDefaultStartMethod } from './start-method.js';
 import { ControlTag, FORKSERVER_ARG, PDEATHSIG_ARG, PRELOAD_ARG, setControlChannel } from './control.js';
-import { SERVER_V8_FLAG, awaitDescriptors, serveForks } from './forkserver-server.js';
+import { SERVER_V8_FLAG, awaitDescriptors, descriptorsWaiting, serveForks } from './forkserver-server.js';
 import { runExitHooks } from './exit-hooks.js';
 
 const FIRST_INHERITED_FD = 4;
@@ -30,6 +31,8 @@ export interface ChildEnvironment {
   control: FrameChannel;
   /** The file descriptors the boot message refers to, in order. */
   fds: number[];
+  /** The boot message, when the entry has read it already (a forkserver child reads it blocking). */
+  boot?: Frame | null;
   /** The parent closed the control channel: end this child (no orphans). */
   onParentGone(): void;
 }
@@ -54,12 +57,15 @@ async function main(): Promise<void> {
     await preloadModules(preload);
     await rehearseBoot();
     const link = serveForks();
-    // A spare (forked ahead of its request): go through the boot path once more while nobody waits,
-    // so that the pages it writes are this process's own before the real boot writes them.
-    await rehearseBoot();
-    const [control, ...fds] = awaitDescriptors(link);
+    // A spare forked ahead of its request goes through the boot path once more while nobody
+    // waits, so that the pages it writes are its own before the real boot writes them.
+    if (!descriptorsWaiting(link)) await rehearseBoot();
+    const [controlFd, ...fds] = awaitDescriptors(link);
+    // Nothing else to do until the boot message is here: read it blocking, without a turn of the loop.
+    const control = new FrameChannel(controlFd!);
     await runChild({
-      control: new FrameChannel(control!),
+      control,
+      boot: control.nextFrameSync(),
       fds,
       onParentGone: () => process.kill(process.pid, 'SIGKILL'),
     });
@@ -80,10 +86,13 @@ async function main(): Promise<void> {
  */
 export async function runChild(env: ChildEnvironment): Promise<never> {
   const { control } = env;
-  control.setKeepAlive(true);
-  const frame = await control.nextFrame();
+  let frame = env.boot;
+  if (frame === undefined) {
+    control.setKeepAlive(true);
+    frame = await control.nextFrame();
+    control.setKeepAlive(false);
+  }
   if (!frame || frame.tag !== ControlTag.Boot) process.exit(1);
-  control.setKeepAlive(false);
 
   let parentGone = false;
   const parentExited = new Promise<void>((resolve) => {

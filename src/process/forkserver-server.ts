@@ -90,7 +90,7 @@ interface Spare {
  * once, so that the fork does not take a CPU from the child just started and
  * its parent. A request that finds no spare forks one on the spot.
  */
-const SPARE_DELAY_MS = 15;
+const SPARE_DELAY_MS = 2;
 
 /**
  * Serve fork requests until the parent goes away (then exit). The server
@@ -180,6 +180,11 @@ export function serveForks(): number {
       report(ServerTag.Forked, int32s(taken.pid));
     }
   }
+}
+
+/** In a spare: whether its descriptors have already arrived (it was forked for a waiting request). */
+export function descriptorsWaiting(link: number): boolean {
+  return pollReadable([link], 0).length > 0;
 }
 
 /**

@@ -179,6 +179,15 @@ class Server {
 
 let server: Server | null = null;
 
+/** Well below a socket's buffer: sending this much before the child exists cannot block. */
+const EARLY_BOOT_MAX = 32 * 1024;
+
+function sendBoot(channel: FrameChannel, request: LaunchRequest): void {
+  channel.send(ControlTag.Boot, request.boot);
+  // Out now: the caller may block its thread next (recvSync on a pipe to this child).
+  channel.flushSync();
+}
+
 /** Start the server (the context's first use); a no-op while one runs. */
 export function startForkserver(): void {
   server ??= new Server();
@@ -196,21 +205,22 @@ export const forkserverLauncher: Launcher = {
     // A server that could not start: the child starts as with spawn rather than not at all.
     if (!current.waitReady()) return spawnLauncher.start(request);
     const [parentEnd, childEnd] = socketpair();
+    const channel = new FrameChannel(parentEnd);
+    // A boot message the socket's buffer surely takes goes first: the child finds it waiting.
+    const early = request.boot.length <= EARLY_BOOT_MAX;
+    if (early) sendBoot(channel, request);
     let child: ForkedChild;
     try {
       child = current.fork([childEnd, ...request.fds]);
     } catch (err) {
-      fs.closeSync(parentEnd);
+      channel.close();
       // The server died under us: this child starts as with spawn; the next start brings a new server.
       if (err instanceof ServerGone) return spawnLauncher.start(request);
       throw err;
     } finally {
       fs.closeSync(childEnd);
     }
-    const channel = new FrameChannel(parentEnd);
-    channel.send(ControlTag.Boot, request.boot);
-    // Out now: the caller may block its thread next (recvSync on a pipe to this child).
-    channel.flushSync();
+    if (!early) sendBoot(channel, request);
     return new ProcessPopen(channel, child, request.daemon);
   },
 };
