@@ -11,6 +11,14 @@ const T = await import(TASKS);
 const modules = [TASKS];
 const ctx = getContext('forkserver');
 
+/** Start a forkserver child running `target`, wait for it, return its exit code. */
+async function exitcodeOf(target, args = []) {
+  const p = new ctx.Process({ target, args, modules });
+  p.start();
+  await p.join();
+  return p.exitcode;
+}
+
 test('forkserver is a start method with its own context and Process class', () => {
   assert.ok(getAllStartMethods().includes('forkserver'));
   assert.equal(ctx.getStartMethod(), 'forkserver');
@@ -58,15 +66,9 @@ test('forkserver children have the preload modules imported', async () => {
 });
 
 test('exit codes as spawn: return 0, exit(n), uncaught 1, terminate −15, kill −9', async () => {
-  const run = async (target, args = []) => {
-    const p = new ctx.Process({ target, args, modules });
-    p.start();
-    await p.join();
-    return p.exitcode;
-  };
-  assert.equal(await run(T.pid), 0);
-  assert.equal(await run(T.exitWith, [7]), 7);
-  assert.equal(await run(T.fail), 1);
+  assert.equal(await exitcodeOf(T.pid), 0);
+  assert.equal(await exitcodeOf(T.exitWith, [7]), 7);
+  assert.equal(await exitcodeOf(T.fail), 1);
   for (const [how, code] of [['terminate', -15], ['kill', -9]]) {
     const p = new ctx.Process({ target: T.sleepForever, modules });
     p.start();
@@ -116,16 +118,10 @@ test('each forked child draws its own Math.random numbers', async () => {
 });
 
 test('every way out of a forked child reports its exit code (no teardown hang)', async () => {
-  const run = async (target, args = []) => {
-    const p = new ctx.Process({ target, args, modules });
-    p.start();
-    await p.join();
-    return p.exitcode;
-  };
-  assert.equal(await run(T.throwLater), 1, 'uncaught exception after the target returned');
-  assert.equal(await run(T.runDry), 0, 'event loop ran dry');
+  assert.equal(await exitcodeOf(T.throwLater), 1, 'uncaught exception after the target returned');
+  assert.equal(await exitcodeOf(T.runDry), 0, 'event loop ran dry');
   const [a, b] = Pipe(false);
-  assert.equal(await run(T.withExitListener, [b]), 3, "process.exitCode and an 'exit' listener");
+  assert.equal(await exitcodeOf(T.withExitListener, [b]), 3, "process.exitCode and an 'exit' listener");
   assert.equal(await a.recv(), 'exit listener saw 3');
   a.close();
   b.close();
