@@ -102,7 +102,7 @@ test('no orphans: the server, its spare and a running child die with a SIGKILLed
   }
 });
 
-test('each forked child draws its own Math.random numbers', async () => {
+test('each forked child draws its own Math.random numbers and counts its own uptime', async () => {
   const draws = [];
   for (let i = 0; i < 3; i++) {
     const [a, b] = Pipe(false);
@@ -114,6 +114,13 @@ test('each forked child draws its own Math.random numbers', async () => {
     b.close();
   }
   assert.equal(new Set(draws).size, 3, draws.join('\n'));
+  // The server has run for a while by now: a child's uptime starts with the child.
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  const [a, b] = Pipe(false);
+  assert.equal(await exitcodeOf(T.uptime, [b]), 0);
+  assert.ok(await a.recv() < 1, 'process.uptime() counts from the fork, not from the server’s start');
+  a.close();
+  b.close();
   for (const x of JSON.parse(draws[0])) assert.ok(x >= 0 && x < 1);
 });
 

@@ -193,10 +193,14 @@ export function descriptorsWaiting(link: number): boolean {
  */
 export function awaitDescriptors(link: number): number[] {
   const given = nextRequest(link);
+  born = process.hrtime.bigint();
   closeAll([link]);
   if (!given || given.fds.length === 0) exitImmediately(0);
   return given.fds;
 }
+
+/** When this child was handed out: its process.uptime() counts from here, not from the server's start. */
+let born = 0n;
 
 /**
  * The first moments of a forked child: its own event loop, the server's
@@ -210,6 +214,7 @@ function becomeChild(serverPid: number, serverFds: number[]): void {
   // Node.js read its pid once, at startup: the server's.
   Object.defineProperty(process, 'pid', { value: libc().getpid(), writable: false, enumerable: true, configurable: true });
   Object.defineProperty(process, 'ppid', { value: serverPid, writable: true, enumerable: true, configurable: true });
+  process.uptime = () => Number(process.hrtime.bigint() - born) / 1e9;
   reseedMathRandom();
   exitWithoutTeardown();
   runAfterForkHooks();
