@@ -1,5 +1,7 @@
 // Shared helpers of the chaos scenarios (not a scenario itself).
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const SHORT = process.argv.includes('--short');
 export const TASKS = new URL('./tasks.js', import.meta.url).href;
@@ -74,6 +76,51 @@ export function descendantsOf(pid) {
 }
 
 export const alive = (pid) => { const st = stat(pid); return st !== undefined && st.state !== 'Z'; };
+
+/** Start time of a process (clock ticks since boot), or null when it is gone. */
+export function startTimeOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+// A billiard process tree is named by its root (BILLIARD_TREE=<pid>:<start time>): its processes
+// carry that variable, and its resource-tracker logs (registry directory) list every segment it
+// made. The runner checks a scenario's own tree, not the machine: other work running at the same
+// time (a parallel test file, another user) makes and removes segments and processes too.
+
+/** Add to `into` every segment name tree root:start has registered (from its registry logs). */
+export function treeSegments(root, start, into = new Set()) {
+  const dir = join(tmpdir(), `billiard-${root}-${start}`);
+  let files = [];
+  try { files = readdirSync(dir); } catch { return into; }
+  for (const f of files) {
+    if (!f.endsWith('.log')) continue;
+    let text = '';
+    try { text = readFileSync(join(dir, f), 'utf8'); } catch { continue; }
+    for (const line of text.split('\n')) if (line[0] === '+' && line[1] !== '@' && line.length > 1) into.add(line.slice(1));
+  }
+  return into;
+}
+
+export const shmExists = (name) => existsSync(`/dev/shm/${name}`);
+
+/** Live (non-zombie) processes whose environment names tree root:start. */
+export function treeMembers(root, start) {
+  const tag = `BILLIARD_TREE=${root}:${start}`;
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let env;
+    try { env = readFileSync(`/proc/${name}/environ`, 'latin1'); } catch { continue; }
+    if (!env.split('\0').includes(tag)) continue;
+    if (alive(Number(name))) out.push(Number(name));
+  }
+  return out;
+}
 
 export const shmList = () => new Set(readdirSync('/dev/shm'));
 export function shmNew(before) { return [...shmList()].filter((n) => !before.has(n)); }

@@ -1,5 +1,6 @@
 // Lock holder death: a process SIGKILLed while holding a Lock, an RLock, inside a Barrier
-// wait, and while putting large items on a Queue: the others proceed.
+// wait (the barrier breaks: every waiter gets BrokenBarrierError), and while putting large items
+// on a Queue: the others proceed.
 import { Barrier, BrokenBarrierError, Lock, Pipe, Process, Queue, RLock } from 'billiard';
 import { SHORT, TASKS, scenario, leftoverChildren } from './lib.js';
 import { barrierWait, holdLock, holdRLock, putBig, queueChurn } from './tasks.js';
@@ -68,23 +69,42 @@ const cases = {
     return { ok: got === true && again === true, ms };
   },
   async barrier() {
-    const barrier = new Barrier(3);
-    const victim = start(barrierWait, [barrier]);
-    const other = start(barrierWait, [barrier]);
-    await bounded(victim.conn.recv());
-    await bounded(other.conn.recv());
-    // Wait until both children are inside wait() (nWaiting is the shared count).
-    while (barrier.nWaiting < 2) await new Promise((r) => setTimeout(r, 5));
-    await killed(victim);
-    const t0 = Date.now();
-    let mine;
-    try { mine = `ok ${await bounded(barrier.wait())}`; } catch (e) { mine = e instanceof BrokenBarrierError ? 'BrokenBarrierError' : `${e.constructor.name}: ${e.message}`; }
-    const theirs = await bounded(other.conn.recv());
-    const ms = Date.now() - t0;
-    await killed(other);
-    // The barrier is usable again after reset().
-    barrier.reset();
-    return { ok: (mine === 'BrokenBarrierError' || mine.startsWith('ok')) && (theirs.err === 'BrokenBarrierError' || 'ok' in theirs), ms, mine, theirs };
+    // Two ways to meet the death: this process arrives last after it (and must not release the
+    // others), or every survivor already sleeps in wait() and must notice it. Both: everyone gets
+    // BrokenBarrierError (CPython's abort()), and after reset() the barrier works again.
+    const out = { ok: true, ms: 0, mine: [], theirs: [] };
+    for (const lastArrives of [true, false]) {
+      const parties = lastArrives ? 3 : 4;
+      const barrier = new Barrier(parties);
+      const victim = start(barrierWait, [barrier]);
+      const other = start(barrierWait, [barrier]);
+      await bounded(victim.conn.recv());
+      await bounded(other.conn.recv());
+      // Wait until both children are inside wait() (nWaiting is the shared count).
+      while (barrier.nWaiting < 2) await new Promise((r) => setTimeout(r, 5));
+      const settle = (p) => bounded(p).then((r) => `ok ${r}`, (e) => (e instanceof BrokenBarrierError ? 'BrokenBarrierError' : `${e.constructor.name}: ${e.message}`));
+      let mine;
+      if (!lastArrives) {
+        mine = settle(barrier.wait());
+        while (barrier.nWaiting < 3) await new Promise((r) => setTimeout(r, 5));
+      }
+      const t0 = Date.now();
+      await killed(victim);
+      if (lastArrives) mine = settle(barrier.wait());
+      const [m, theirs] = await Promise.all([mine, bounded(other.conn.recv())]);
+      const ms = Date.now() - t0;
+      await killed(other);
+      const broken = barrier.broken;
+      // Usable again after reset(): a whole cycle, in this process.
+      barrier.reset();
+      const cycle = (await bounded(Promise.all(Array.from({ length: parties }, () => barrier.wait())))).sort().join();
+      const ok = m === 'BrokenBarrierError' && theirs.err === 'BrokenBarrierError' && broken && cycle === [...Array(parties).keys()].join();
+      out.ok &&= ok;
+      out.ms = Math.max(out.ms, ms);
+      out.mine.push(`${lastArrives ? 'last arrival' : 'asleep'}: ${m} in ${ms} ms${ok ? '' : ` (broken ${broken}, cycle after reset ${cycle})`}`);
+      out.theirs.push(theirs);
+    }
+    return out;
   },
   async queue() {
     const q = new Queue(4);
@@ -126,7 +146,7 @@ await scenario('lock-death', SHORT ? 60_000 : 180_000, async () => {
     ok &&= pass;
     figures[name] = { pass, worstMs: Math.max(...res.map((r) => r.ms ?? -1)) };
     if (!pass) notes.push(`${name}: ${JSON.stringify(res)}`);
-    else if (res[0].mine) notes.push(`${name}: survivor saw ${res[0].mine}, other child ${JSON.stringify(res[0].theirs)}`);
+    else if (res[0].mine) notes.push(`${name}: this process ${res[0].mine.join('; ')}; other child ${JSON.stringify(res[0].theirs)}`);
     else if (res[0].bigItemsRead !== undefined) notes.push(`${name}: ${res[0].bigItemsRead} whole big items read, ${res[0].partialItems} partial`);
   }
   const left = leftoverChildren();

@@ -3,7 +3,7 @@
 // a Lock): within 1 s no process of the tree remains and nothing it made remains in /dev/shm.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SHORT, TASKS, scenario, onAbort, descendantsOf, alive, shmList, until } from './lib.js';
+import { SHORT, TASKS, scenario, onAbort, descendantsOf, alive, shmExists, shmList, startTimeOf, treeSegments, until } from './lib.js';
 
 const VICTIM = process.argv.includes('--victim');
 
@@ -52,16 +52,19 @@ if (VICTIM) {
       });
       const tree = descendantsOf(cp.pid);
       treeSizes.push(tree.length);
-      const made = [...shmList()].filter((n) => !before.has(n));
+      // What the victim's tree made (its registry logs, and its heap's names), not whatever else
+      // the machine creates meanwhile.
+      const made = [...treeSegments(cp.pid, startTimeOf(cp.pid))];
+      for (const n of shmList()) if (!before.has(n) && n.startsWith(`bl${cp.pid}_`) && !made.includes(n)) made.push(n);
       const t0 = Date.now();
       cp.kill('SIGKILL');
       await exited;
       const goneTree = await until(() => tree.every((p) => !alive(p)), 1000, 5);
-      const goneShm = await until(() => [...shmList()].every((n) => before.has(n)), Math.max(0, 1000 - (Date.now() - t0)), 5);
+      const goneShm = await until(() => !made.some(shmExists), Math.max(0, 1000 - (Date.now() - t0)), 5);
       const ms = Date.now() - t0;
       worstMs = Math.max(worstMs, ms);
       const left = tree.filter(alive);
-      const shmRemain = [...shmList()].filter((n) => !before.has(n));
+      const shmRemain = made.filter(shmExists);
       if (!goneTree) { survivors += left.length; notes.push(`rep ${rep}: alive 1 s after the kill: ${left.join(',')}`); }
       if (!goneShm) { shmLeft += shmRemain.length; notes.push(`rep ${rep}: /dev/shm left: ${shmRemain.join(',')}`); }
       notes.push(`rep ${rep}: tree ${tree.length} processes, ${made.length} shm entries, cleaned in ${ms} ms`);

@@ -1,16 +1,16 @@
 // Runs the chaos scenarios one at a time and prints the summary table.
-//   node chaos/run.js [--short] [--skip-soak] [--only=a,b] [--skip-known]
+//   node chaos/run.js [--short] [--skip-soak] [--only=a,b]
 // Exit code: non-zero when any scenario failed.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { SHORT, shmList, until, processTable } from './lib.js';
+import { SHORT, shmExists, shmList, startTimeOf, treeMembers, treeSegments, until } from './lib.js';
 
 const ALL = ['pool-kill', 'terminate', 'parent-death', 'lock-death', 'fuzz', 'bad-input', 'auth', 'soak'];
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const skipSoak = args.includes('--skip-soak');
-const pass = args.filter((a) => a === '--short' || a === '--skip-known' || a.startsWith('--seconds='));
+const pass = args.filter((a) => a === '--short' || a.startsWith('--seconds='));
 const list = (only ?? ALL).filter((s) => !(skipSoak && s === 'soak'));
 
 function run(name) {
@@ -20,18 +20,32 @@ function run(name) {
     const t0 = Date.now();
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
+    delete env.BILLIARD_TREE; // the scenario is the root of its own process tree
     const cp = spawn(process.execPath, [file, ...pass], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const root = cp.pid;
+    const start = startTimeOf(root);
+    // The segments the scenario's tree registers, read while it runs (its reaper removes the logs).
+    const segments = new Set();
+    const watch = setInterval(() => treeSegments(root, start, segments), 200);
     let out = '', err = '';
     cp.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
     cp.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
     cp.on('exit', async (code, signal) => {
-      // After the scenario's process is gone: nothing of it left in /dev/shm, no orphans. Segments
-      // shared with children are the tree's reaper's to unlink once the whole tree has ended
-      // (it polls every 100 ms; on a loaded CI machine that can take a few seconds).
-      const clean = await until(() => [...shmList()].every((n) => shm0.has(n)), 5000, 20);
-      const shmAfterExit = [...shmList()].filter((n) => !shm0.has(n));
+      clearInterval(watch);
+      // After the scenario's process is gone: nothing of its tree left in /dev/shm, no process of
+      // its tree alive. Segments shared with children are the tree's reaper's to unlink once the
+      // whole tree has ended (it polls every 100 ms; on a loaded machine that can take a while),
+      // and the reaper is the tree's last process.
+      const left = () => {
+        treeSegments(root, start, segments);
+        const ours = [...shmList()].filter((n) => !shm0.has(n) && n.startsWith(`bl${root}_`));
+        return [...new Set([...ours, ...[...segments].filter(shmExists)])];
+      };
+      const clean = await until(() => left().length === 0, 5000, 20);
+      const shmAfterExit = left();
       const orphans = [];
-      await until(() => { orphans.length = 0; for (const [p, st] of processTable()) if (st.ppid === 1 && st.state !== 'Z' && cmdline(p).includes('/work/main/')) orphans.push(p); return orphans.length === 0; }, 1000, 10);
+      await until(() => { orphans.splice(0, Infinity, ...treeMembers(root, start)); return orphans.length === 0; }, clean ? 5000 : 1000, 20);
+      for (const p of orphans) orphans[orphans.indexOf(p)] = `${p} ${cmdline(p).replace(/\0/g, ' ').slice(0, 100)}`;
       const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
       let result;
       try { result = JSON.parse(line); } catch { result = { scenario: name, ok: false, notes: [`no result line (exit ${code ?? signal})`, err.slice(-2000)] }; }
@@ -55,10 +69,10 @@ function figures(r) {
     case 'terminate': return f({ reps: r.reps, promises: r.promises, hangs: r.hangs, unsettled: r.unsettled, childLeft: r.repsWithChildAfter1s });
     case 'parent-death': return f({ reps: r.reps, tree: r.treeSizes?.join('/'), survivors: r.survivors, shmLeft: r.shmLeft, worstMs: r.worstCleanupMs });
     case 'lock-death': return ['lock', 'rlock', 'barrier', 'queue'].map((k) => `${k}=${r[k]?.pass ? 'ok' : 'FAIL'}(${r[k]?.worstMs}ms)`).join(' ');
-    case 'fuzz': return f({ decoded: `${r.decoder?.inputs} in/${r.decoder?.errors} err`, framing: `${r.framing?.inputs} in`, handshake: `${r.handshake?.rejected} rejected/${r.handshake?.goodServed} good`, manager: `${r.managerProtocol?.sent} sent/${r.managerProtocol?.errorReplies} err`, crashes: r.managerProtocol?.managerAlive === false ? 1 : 0 });
+    case 'fuzz': return f({ decoded: `${r.decoder?.inputs} in/${r.decoder?.errors} err`, framing: `${r.framing?.inputs} in`, handshake: `${r.handshake?.rejected} rejected/${r.handshake?.goodServed} good`, claims: `${(r.hugeClaims?.checks ?? 0) - (r.hugeClaims?.failures?.length ?? 0)}/${r.hugeClaims?.checks} ok`, manager: `${r.managerProtocol?.sent} sent/${r.managerProtocol?.errorReplies} err`, crashes: r.managerProtocol?.managerAlive === false ? 1 : 0 });
     case 'bad-input': return f({ cases: r.cases, typed: r.typed, bad: r.untypedOrAccepted });
     case 'auth': return f({ wrongKey: `${r.wrongKeyRejected} rej/${r.wrongKeyAccepted} acc`, replay: `${r.replayRejected} rej/${r.replayAccepted} acc`, unauth: `${r.unauthRejected} rej/${r.unauthDelivered} del`, loopback: r.loopbackOnly });
-    case 'soak': return f({ ops: r.ops, procs: r.processes, slopeKBmin: r.worstSlopeKbPerMin, fdGrowth: r.worstFdGrowth, shmGrowth: r.shmGrowth });
+    case 'soak': return f({ ops: r.ops, procs: r.processes, 'heapMB/min': r.worstHeapSlopeMBmin, 'nonHeapMB/min': r.worstNonHeapSlopeMBmin, 'rssMB/min': r.worstRssSlopeMBmin, fdGrowth: r.worstFdGrowth, shmGrowth: r.shm?.growth });
     default: return '';
   }
 }

@@ -3,7 +3,7 @@
  * and errors. Every blocking call has a Promise form and a Sync form; the
  * Sync forms block the thread without the event loop (for CPU-bound code).
  */
-import { BufferTooShort, EOFError, OSError, SerializationError, ValueError } from './errors.js';
+import { BufferTooShort, EOFError, OSError, SerializationError, TypeError, ValueError } from './errors.js';
 import { codec, registerReducer } from './wire/codec.js';
 import { FrameChannel } from './wire/channel.js';
 import { Tag, type Frame } from './wire/frames.js';
@@ -118,9 +118,15 @@ export class Connection {
   }
 
   async #recvBytes(channel: FrameChannel, maxlength: number | undefined): Promise<Buffer> {
-    if (maxlength !== undefined) {
-      await channel.waitReadable(null);
-      this.#enforceMaxlength(channel, maxlength);
+    if (maxlength !== undefined && maxlength !== null) {
+      // Wait for the header only: a longer message is refused before its payload is read (CPython).
+      const previous = this.#limit(channel, maxlength);
+      try {
+        await channel.waitReadable(null);
+        this.#enforceMaxlength(channel, maxlength);
+      } finally {
+        channel.setMaxPayload(previous);
+      }
     }
     return (await this.#nextMessage(() => channel.nextFrame())).payload;
   }
@@ -128,11 +134,23 @@ export class Connection {
   recvBytesSync(maxlength?: number): Buffer {
     this.#checkMaxlength(maxlength);
     const channel = this.#forReading();
-    if (maxlength !== undefined) {
-      channel.waitReadableSync(null);
-      this.#enforceMaxlength(channel, maxlength);
+    if (maxlength !== undefined && maxlength !== null) {
+      const previous = this.#limit(channel, maxlength);
+      try {
+        channel.waitReadableSync(null);
+        this.#enforceMaxlength(channel, maxlength);
+      } finally {
+        channel.setMaxPayload(previous);
+      }
     }
     return this.#nextMessageSync(channel).payload;
+  }
+
+  /** Lower the channel's payload limit to `maxlength` while waiting for a header; returns the old limit. */
+  #limit(channel: FrameChannel, maxlength: number): number {
+    const previous = channel.maxPayload;
+    channel.setMaxPayload(Math.min(previous, Math.floor(maxlength)));
+    return previous;
   }
 
   /** Receive into `buf` at byte `offset`; returns the byte count. A message that does not fit throws BufferTooShort (consumed). */
@@ -160,7 +178,10 @@ export class Connection {
   }
 
   #checkMaxlength(maxlength: number | undefined): void {
-    if (maxlength !== undefined && maxlength !== null && maxlength < 0) throw new ValueError('negative maxlength');
+    if (maxlength === undefined || maxlength === null) return;
+    if (typeof maxlength !== 'number') throw new TypeError(`maxlength must be a number, not ${typeof maxlength}`);
+    if (Number.isNaN(maxlength)) throw new ValueError('maxlength must be a number, not NaN');
+    if (maxlength < 0) throw new ValueError('negative maxlength');
   }
 
   #enforceMaxlength(channel: FrameChannel, maxlength: number): void {
@@ -228,6 +249,7 @@ function asBytes(buf: ArrayBufferView | ArrayBuffer): Uint8Array {
 
 function normalizeTimeout(timeout: number | null | undefined): number | null {
   if (timeout === null || timeout === undefined) return null;
+  if (typeof timeout !== 'number') throw new TypeError(`timeout must be a number, not ${typeof timeout}`);
   if (Number.isNaN(timeout)) throw new ValueError('timeout must be a number');
   return Math.max(0, timeout);
 }

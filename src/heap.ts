@@ -167,6 +167,25 @@ export function attach([name, offset, size]: BlockRef): Block {
   return { arena, offset, size, shared: true };
 }
 
+/**
+ * Unlink every arena this process made, shared or not, now (mappings stay
+ * valid, here and in every process that attached). For a process whose
+ * objects end with it, such as a manager at shutdown: it removes its
+ * segments itself instead of leaving the shared ones to the tree's reaper.
+ * A process that has not attached a block by then cannot attach it later.
+ */
+export function unlinkOwnArenas(): void {
+  for (const arena of own.splice(0)) {
+    try {
+      unlinkSegment(arena.name);
+      unregister(arena.name);
+    } catch {
+      /* already gone */
+    }
+  }
+  freeLists.clear();
+}
+
 // Arenas nobody else ever saw go away with their process.
 process.on('exit', () => {
   for (const arena of own) {

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { TypeError } from './errors.js';
 import { noteModuleClasses, setClassLocator } from './wire/codec.js';
 import { silenceTestRunner, usesTestRunner } from './test-runner-guard.js';
 
@@ -42,6 +43,7 @@ export function setMainModuleUrl(url: string | undefined): void {
 /** Normalize what users pass (file URL, URL object, path) to a file URL string. */
 export function toModuleUrl(spec: string | URL): string {
   if (spec instanceof URL) return spec.href;
+  if (typeof spec !== 'string') throw new TypeError(`a module must be a URL or a path string, not ${spec === null ? 'null' : typeof spec}`);
   if (/^[a-z][a-z0-9+.-]*:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec)) return spec;
   return pathToFileURL(path.resolve(spec)).href;
 }

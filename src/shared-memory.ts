@@ -6,7 +6,7 @@
  * whose attaching processes could unlink a segment another tree still used).
  * ShareableList keeps CPython's memory layout.
  */
-import { OSError, ProcessError, ValueError } from './errors.js';
+import { OSError, ProcessError, TypeError, ValueError } from './errors.js';
 import { mapSegment, unlinkSegment, type Segment } from './native/backend.js';
 import { register, unregister } from './resource-tracker.js';
 import { IndexError } from './sharedctypes.js';
@@ -48,6 +48,7 @@ export class SharedMemory {
     let name = opts.name ?? null;
     if (!(typeof size === 'number' && size >= 0)) throw new ValueError("'size' must be a positive integer");
     if (create && size === 0) throw new ValueError("'size' must be a positive number different from zero");
+    if (name !== null && typeof name !== 'string') throw new TypeError(`'name' must be a string, not ${typeof name}`);
     if (name === null && !create) throw new ValueError("'name' can only be None if create=True");
     if (name !== null && name.includes('\0')) throw new ValueError('embedded null character');
     this.#track = track;
@@ -160,6 +161,9 @@ export class ShareableList<T extends ShareableItem = ShareableItem> {
 
   constructor(sequence?: Iterable<T> | null, opts: { name?: string | null } = {}) {
     const name = opts.name ?? null;
+    if (sequence !== undefined && sequence !== null && typeof (sequence as Iterable<T>)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`ShareableList needs an iterable, not ${typeof sequence}`);
+    }
     if (name === null || (sequence !== undefined && sequence !== null)) {
       const items = [...(sequence ?? [])];
       const formats = items.map(formatOf);

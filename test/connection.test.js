@@ -1,5 +1,6 @@
 // Pipe and Connection: CPython's semantics and errors, in one process and across
 // processes (connections as Process arguments, large messages, sync receivers).
+import { writeSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -118,6 +119,25 @@ describe('bytes', () => {
     await failsWith(() => r.recvBytes(9), oserror('bad message length'));
     assert.equal(r.closed, true);
     await failsWith(() => r.recv(), oserror('handle is closed'));
+  }));
+
+  test('recvBytes(maxlength) refuses a longer message from its header alone, without waiting for (or buffering) the payload', () => withPipe(true, async (a, b) => {
+    // A peer writing by hand: a header claiming 1 GB, then silence.
+    const header = Buffer.alloc(5);
+    header.writeUInt32LE(1 << 30, 0);
+    writeSync(a.fileno(), header);
+    const t0 = performance.now();
+    await failsWith(() => b.recvBytes(1024), oserror('bad message length'));
+    assert.ok(performance.now() - t0 < 1000);
+    // The same, blocking the thread.
+    const [p, q] = Pipe(true);
+    try {
+      writeSync(p.fileno(), header);
+      assert.throws(() => q.recvBytesSync(1024), oserror('bad message length'));
+    } finally {
+      p.close();
+      q.close();
+    }
   }));
 
   test('recvBytes(maxlength) accepts a message of exactly maxlength', () => withPipe(true, async (a, b) => {

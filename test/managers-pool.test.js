@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Manager, Pipe, Process, Terminated, TimeoutError, ValueError } from 'billiard';
 import { fixture, goneWithin, pidAlive, startScript } from './fixtures/helpers.js';
@@ -183,15 +183,20 @@ describe('lifecycle', () => {
     for (const w of workers) assert.equal(await goneWithin(w, 5000), true, `worker ${w} outlived its pool's last proxy`);
   });
 
-  test('shutdown() leaves no process: the manager and its pool workers', async () => {
+  test('shutdown() leaves no process: the manager and its pool workers; nor a segment of the manager', async () => {
     const mm = await Manager({ modules });
     const p = await mm.Pool(2);
     const r = await p.applyAsync(sleepy, [10_000]);
     void r;
     const pids = [mm.process.pid, ...(await p.workerPids())];
     assert.equal(pids.length, 3);
+    // The pool's shared state lives in segments of the manager's process (bl<root>_<pid>_…).
+    const mine = () => readdirSync('/dev/shm').filter((n) => n.split('_')[1] === String(mm.process.pid));
+    assert.ok(mine().length > 0);
     await mm.shutdown();
     for (const q of pids) assert.equal(await goneWithin(q, 5000), true, `process ${q} outlived shutdown()`);
+    // Unlinked by the manager itself, not left for the tree's reaper (which runs when the tree ends).
+    assert.deepEqual(mine(), []);
   });
 
   test('the owner SIGKILLed (or exiting without shutdown) leaves no process', async () => {

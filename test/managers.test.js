@@ -8,6 +8,7 @@ import {
   AuthenticationError, BaseManager, BrokenBarrierError, DictProxy, Empty, Full, IndexError, KeyError, ListProxy,
   Manager, Pipe, Process, ProcessError, RemoteError, SyncManager, ValueError,
 } from 'billiard';
+import { Client } from 'billiard/connection';
 import { fixture, goneWithin, pidAlive, reap, startScript, runScript } from './fixtures/helpers.js';
 import { MyManager, hammer, producer, serveRemote, useProxies, waiter } from './fixtures/mgr-tasks.js';
 
@@ -455,6 +456,28 @@ describe('user types and remote managers', () => {
     } finally {
       a.close();
       await reap(p);
+    }
+  });
+
+  test('malformed requests from an authenticated peer are answered with errors, never acted on', async () => {
+    const authkey = randomBytes(16);
+    const own = new SyncManager({ address: '127.0.0.1:0', authkey });
+    await own.start();
+    try {
+      const d = await own.dict({ k: 1 });
+      const conn = await Client(own.address, { authkey });
+      // Raw bytes whose first byte is 6 (Shutdown) must not read as a request; nor null, a number, bad fields.
+      const bad = [Buffer.from([6, 1, 2]), null, 5, 'x', [], [6], [0, 1, 'id', 'get', []], [0, 2, 1, 'get', 5], [1, 3, 42, []], [99, 4]];
+      for (const msg of bad) {
+        if (Buffer.isBuffer(msg)) conn.sendBytes(msg); else conn.send(msg);
+        const reply = await conn.recv();
+        assert.ok(Array.isArray(reply) && reply[1] === 2 && /malformed request|unknown request/.test(reply[2]), `${JSON.stringify(msg)} → ${JSON.stringify(reply)}`);
+      }
+      conn.close();
+      assert.equal(await d.get('k'), 1, 'the manager still serves');
+      assert.equal(own.process.isAlive(), true);
+    } finally {
+      await own.shutdown();
     }
   });
 

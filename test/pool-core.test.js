@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BilliardError, MaybeEncodingError, Pool, SerializationError, TimeoutError, ValueError,
+  BilliardError, MaybeEncodingError, Pool, SerializationError, TimeoutError, TypeError, ValueError,
 } from 'billiard';
 import * as T from './fixtures/pool-tasks.js';
 import { deferred, outcome, toArray, withPool } from './fixtures/pool-helpers.js';
@@ -70,6 +70,23 @@ describe('apply / applyAsync', () => {
       assert.equal(errors[0], o.error);
       assert.equal(called, 0);
       assert.equal(r.successful(), false);
+    });
+  });
+
+  test('bad arguments and options are typed errors: args not an array, a callback not a function, a NaN timeout', async () => {
+    await withPool({}, async (pool) => {
+      assert.throws(() => pool.applyAsync(T.square, 5), (e) => e instanceof TypeError && e instanceof BilliardError);
+      assert.throws(() => pool.apply(T.square, 5), (e) => e instanceof TypeError && e instanceof BilliardError);
+      assert.throws(() => pool.applyAsync(T.square, [1], { callback: 5 }), (e) => e instanceof TypeError && e instanceof BilliardError);
+      assert.throws(() => pool.mapAsync(T.square, [1], { errorCallback: 'x' }), (e) => e instanceof TypeError && e instanceof BilliardError);
+      const r = pool.applyAsync(T.square, [3]);
+      assert.equal(await r.get(), 9);
+      await assert.rejects(r.get({ timeout: NaN }), ValueError, 'checked even when the result is ready');
+      await assert.rejects(r.get(5), (e) => e instanceof TypeError && e instanceof BilliardError, 'options object, not a number');
+      await assert.rejects(pool.imap(T.square, [1]).next(NaN), ValueError);
+      const throwing = { get x() { throw new Error('getter failed'); } };
+      await assert.rejects(pool.apply(T.square, [throwing]), (e) => e instanceof SerializationError && /getter failed/.test(e.message));
+      assert.equal(await pool.apply(T.square, [4]), 16);
     });
   });
 
@@ -187,6 +204,8 @@ describe('map / mapAsync / starmap / starmapAsync', () => {
       assert.deepEqual(await r.get(), ['ab', 'cd']);
       assert.deepEqual(await cb.promise, ['ab', 'cd']);
       assert.deepEqual(await pool.starmap(T.add, (function* () { yield [1, 1]; yield [2, 2]; })()), [2, 4]);
+      assert.deepEqual(await pool.starmap(T.add, [new Set([1, 2])]), [3], 'any iterable item is an argument list');
+      await assert.rejects(pool.starmap(T.add, [[1, 2], 3]), (e) => e instanceof TypeError && e instanceof BilliardError);
     });
   });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import {
-  FileExistsError, FileNotFoundError, IndexError, KeyError, OSError, ShareableList, SharedMemory, ValueError,
+  FileExistsError, FileNotFoundError, IndexError, KeyError, OSError, ShareableList, SharedMemory, TypeError, ValueError,
 } from 'billiard';
 import { assertNoLeaks, child, reapAll } from './fixtures/sync-helpers.js';
 import { fixture, runScript } from './fixtures/helpers.js';
@@ -24,6 +24,12 @@ test('SharedMemory: argument errors as CPython', () => {
   assert.throws(() => new SharedMemory(), (e) => e instanceof ValueError && e.message === "'name' can only be None if create=True");
   assert.throws(() => new SharedMemory({ name: 'a\0b' }), (e) => e instanceof ValueError && e.message === 'embedded null character');
   assert.throws(() => new SharedMemory({ name: `psm_missing_${process.pid}` }), (e) => e instanceof FileNotFoundError && e instanceof OSError && e.errno === 'ENOENT');
+  // Larger than an ArrayBuffer can be: refused before anything is created (it used to abort the process).
+  const before = new Set(readdirSync('/dev/shm'));
+  assert.throws(() => new SharedMemory({ create: true, size: 2 ** 45 }), (e) => e instanceof ValueError && /at most/.test(e.message));
+  assert.deepEqual(readdirSync('/dev/shm').filter((n) => !before.has(n) && n.startsWith('psm_')), []);
+  assert.throws(() => new SharedMemory({ name: 5 }), TypeError);
+  assert.throws(() => new ShareableList(5), TypeError);
 });
 
 test('SharedMemory: create, attach by name, size, buf, close, unlink, repr', () => {

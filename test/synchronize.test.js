@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import {
   AssertionError, Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, OSError, RLock, Semaphore,
-  ValueError, Value, SharedArray, getContext,
+  ValueError, Value, RawArray, SharedArray, getContext, TypeError as BilliardTypeError,
 } from 'billiard';
-import { assertNoLeaks, child, elapsed, reapAll } from './fixtures/sync-helpers.js';
+import { SYNC_TASKS, assertNoLeaks, child, elapsed, reapAll, tasks } from './fixtures/sync-helpers.js';
 
 after(async () => {
   await reapAll();
@@ -170,6 +170,10 @@ test('Semaphore and BoundedSemaphore: counting, getValue, release(n), errors, re
   s.release(3);
   assert.equal(s.getValue(), 3, 'a plain Semaphore may go above its initial value');
   assert.throws(() => new Semaphore(-1), (e) => e instanceof OSError && e.errno === 'EINVAL');
+  // A bad timeout is an error even when a unit is free (and takes none).
+  assert.throws(() => s.acquire({ timeout: NaN }), ValueError);
+  assert.throws(() => s.acquireSync({ timeout: NaN }), ValueError);
+  assert.equal(s.getValue(), 3);
 
   const b = new BoundedSemaphore(2);
   assert.equal(String(b), '<BoundedSemaphore(value=2, maxvalue=2)>');
@@ -181,12 +185,12 @@ test('Semaphore and BoundedSemaphore: counting, getValue, release(n), errors, re
 
 test('Semaphore: at most n holders across processes', async () => {
   const sem = new Semaphore(2);
-  const inUse = Value('i', 0);
-  const maxSeen = Value('i', 0);
-  const ps = [0, 1, 2].map(() => child('semaphoreUser', [sem, inUse, maxSeen, 300]));
+  const counters = RawArray('i', 2); // [in use, most seen in use]
+  const ps = [0, 1, 2].map(() => child('semaphoreUser', [sem, counters, 300]));
   await Promise.all(ps.map((p) => p.join()));
   assert.deepEqual(ps.map((p) => p.exitcode), [0, 0, 0]);
-  assert.ok(maxSeen.value <= 2 && maxSeen.value >= 1, `max ${maxSeen.value}`);
+  assert.ok(counters[1] <= 2 && counters[1] >= 1, `max ${counters[1]}`);
+  assert.equal(counters[0], 0);
   assert.equal(sem.getValue(), 2);
 });
 
@@ -311,6 +315,16 @@ test('Barrier: parties in three processes get distinct indices; the action runs 
   assert.equal(barrier.broken, false);
 });
 
+test('Barrier and Condition: bad arguments are typed errors at once', async () => {
+  assert.throws(() => new Barrier(2, null, NaN), ValueError);
+  assert.throws(() => new Barrier(2, null, 'x'), ValueError);
+  const c = new Condition();
+  await c.acquire();
+  await assert.rejects(c.waitFor(5, 10), BilliardTypeError);
+  assert.throws(() => c.waitForSync(null, 10), BilliardTypeError);
+  c.release();
+});
+
 test('Barrier: timeout breaks it for every waiter; abort and reset; Barrier(1)', async () => {
   const barrier = new Barrier(3);
   const results = SharedArray('i', [-1]);
@@ -350,22 +364,75 @@ test('Barrier: reset() while waited on gives the waiters BrokenBarrierError; a t
   assert.equal(bad.broken, true);
 });
 
-test('Barrier: a participant SIGKILLed while waiting breaks the barrier', async () => {
-  const barrier = new Barrier(3);
-  const results = SharedArray('i', [-1]);
-  const p = child('barrierParty', [barrier, results, 0]);
+test('Barrier: a participant SIGKILLed inside wait() breaks it for every waiter (sync and async); reset() makes it usable', async () => {
+  // lastArrives: the main process arrives after the death and would release the others;
+  // otherwise every survivor is already asleep and must notice the death itself.
+  for (const lastArrives of [true, false]) {
+    const parties = lastArrives ? 3 : 4;
+    const barrier = new Barrier(parties);
+    const results = SharedArray('i', [-1, -1]);
+    const victim = child('barrierParty', [barrier, SharedArray('i', [-1]), 0]);
+    const sync = child('barrierBrokenSync', [barrier, results, 0]);
+    while (barrier.nWaiting < 2) await new Promise((r) => setTimeout(r, 5));
+    let mine;
+    if (!lastArrives) {
+      mine = barrier.wait(30_000).catch((e) => e);
+      while (barrier.nWaiting < 3) await new Promise((r) => setTimeout(r, 5));
+    }
+    const t0 = performance.now();
+    victim.kill();
+    await victim.join();
+    if (lastArrives) mine = barrier.wait(30_000).catch((e) => e);
+    const err = await mine;
+    assert.ok(err instanceof BrokenBarrierError, `${lastArrives}: ${err}`);
+    assert.ok(elapsed(t0) < 1000, `${lastArrives}: the survivor waited ${elapsed(t0)} ms`);
+    await sync.join(10_000);
+    assert.equal(results.get(0), 1, `${lastArrives}: the waitSync survivor got BrokenBarrierError`);
+    assert.equal(barrier.broken, true);
+    await assert.rejects(barrier.wait(), BrokenBarrierError, 'broken until reset()');
+
+    barrier.reset();
+    assert.equal(barrier.broken, false);
+    assert.equal(barrier.nWaiting, 0);
+    const ps = [child('barrierParty', [barrier, results, 0])];
+    if (parties === 4) ps.push(child('barrierPartySync', [barrier, results, 1]));
+    const other = barrier.wait(20_000);
+    while (barrier.nWaiting < parties - 1) await new Promise((r) => setTimeout(r, 5));
+    const last = await barrier.wait(20_000);
+    await Promise.all(ps.map((p) => p.join()));
+    assert.deepEqual(ps.map((p) => p.exitcode), ps.map(() => 0));
+    const indices = [last, await other, results.get(0), ...(parties === 4 ? [results.get(1)] : [])].sort();
+    assert.deepEqual(indices, [...Array(parties).keys()], `${lastArrives}: a full cycle after reset()`);
+  }
+});
+
+test('Barrier: a thread party that ends inside wait() breaks it too', async () => {
+  const barrier = new Barrier(2);
+  const t = new (getContext('thread').Process)({ target: tasks.barrierParty, args: [barrier, SharedArray('i', [-1]), 0], modules: [SYNC_TASKS] });
+  t.start();
   while (barrier.nWaiting < 1) await new Promise((r) => setTimeout(r, 5));
-  const waiting = barrier.wait(30_000).catch((e) => e);
-  while (barrier.nWaiting < 2) await new Promise((r) => setTimeout(r, 5));
+  t.kill();
+  await t.join();
   const t0 = performance.now();
-  p.kill();
-  await p.join();
-  const err = await waiting;
-  assert.ok(err instanceof BrokenBarrierError, String(err));
-  assert.ok(elapsed(t0) < 5000, `took ${elapsed(t0)} ms`);
-  barrier.reset();
+  await assert.rejects(barrier.wait(30_000), BrokenBarrierError);
+  assert.ok(elapsed(t0) < 1000, `took ${elapsed(t0)} ms`);
+});
+
+test('Barrier: a participant that died after the release does not keep the next cycle out', async () => {
+  // White-box: a draining Barrier(1) whose one waiter (recorded in its slot) is a process that is gone.
+  const gone = child('tryAcquire', [new Lock()]);
+  await gone.join();
+  const barrier = new Barrier(1);
+  const a = barrier._block.arena.i32;
+  const i = barrier._block.offset >> 2;
+  a[i + 2] = 1; // one waiter inside wait()
+  a[i + 6] = gone.pid; // its slot
+  Atomics.store(a, i + 1, 1); // DRAINING
+  const t0 = performance.now();
+  assert.equal(await barrier.wait(20_000), 0);
+  assert.ok(elapsed(t0) < 1000, `took ${elapsed(t0)} ms`);
+  assert.equal(barrier.waitSync(), 0);
   assert.equal(barrier.broken, false);
-  assert.equal(barrier.nWaiting, 0);
 });
 
 // ---- contexts ------------------------------------------------------------------------------

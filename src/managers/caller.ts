@@ -4,6 +4,8 @@
  * Referents that block (locks, queues) remember their caller, so that a
  * client that dies does not keep a lock held or swallow a queue item.
  */
+import { ValueError } from '../errors.js';
+
 export class Caller {
   closed = false;
   readonly #onClose = new Set<() => void>();
@@ -99,6 +101,14 @@ export function remaining(deadline: number | null): number | null {
   return deadline === null ? null : Math.max(0, deadline - Date.now());
 }
 
+/** A timeout argument (ms; null/undefined: none); NaN or a non-number is a ValueError, as CPython. */
+export function checkTimeout(timeout: unknown): number | null {
+  if (timeout === null || timeout === undefined) return null;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new ValueError(`timeout must be a number, not ${String(timeout)}`);
+  return timeout;
+}
+
 export function deadlineOf(timeout: number | null | undefined): number | null {
-  return timeout === null || timeout === undefined ? null : Date.now() + Math.max(0, timeout);
+  const t = checkTimeout(timeout);
+  return t === null ? null : Date.now() + Math.max(0, t);
 }

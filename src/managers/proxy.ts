@@ -10,7 +10,7 @@
  * token until the receiver adopts it.
  */
 import type { Address } from '../connection/address.js';
-import { ValueError } from '../errors.js';
+import { TypeError, ValueError } from '../errors.js';
 import { currentProcess } from '../process/process.js';
 import { registerReducer, type WireContext } from '../wire/codec.js';
 import { withCaller } from './caller.js';
@@ -87,6 +87,8 @@ export class BaseProxy {
   /** Call the referent's method `name` with `args` (Python's _callmethod). */
   callMethod(name: string, args: unknown[] = []): Promise<any> {
     if (this.#released) return Promise.reject(new ValueError(`proxy of ${this.#init.typeid} ${this.#init.id} was released`));
+    if (typeof name !== 'string') return Promise.reject(new TypeError(`method name must be a string, not ${typeof name}`));
+    if (!Array.isArray(args)) return Promise.reject(new TypeError(`args must be an array, not ${args === null ? 'null' : typeof args}`));
     const local = this.#init.local;
     if (local) return this.#callLocal(local, name, args);
     return this.#init.client!.call(Op.Call, this.#init.id, name, args);

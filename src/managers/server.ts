@@ -9,6 +9,7 @@ import { Listener } from '../connection/listener.js';
 import { removeTempDir, type Address, type Family } from '../connection/address.js';
 import { resolveTask, type TaskSpec } from '../task.js';
 import { getLogger } from '../util.js';
+import { unlinkOwnArenas } from '../heap.js';
 import { Caller, withCaller } from './caller.js';
 import { builtinTypes, publicMethods } from './builtins.js';
 import { registerLocalServer, unregisterLocalServer, whileReplying, type LocalServer } from './local.js';
@@ -32,6 +33,31 @@ export interface ServerOptions {
   /** Listen queue (CPython 3.13: 128). */
   backlog?: number;
   handshakeTimeout?: number;
+}
+
+/** Why `msg` is not a well-formed request, or null. Checks the shape only, not ids or names. */
+function malformed(msg: unknown): string | null {
+  if (!Array.isArray(msg)) return `expected an array, not ${msg === null ? 'null' : Buffer.isBuffer(msg) ? 'raw bytes' : typeof msg}`;
+  const [op, a, b, c, d] = msg as unknown[];
+  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
+  const str = (v: unknown) => typeof v === 'string';
+  const list = (v: unknown) => v === undefined || v === null || Array.isArray(v);
+  switch (op) {
+    case Op.Call: return int(a) && int(b) && str(c) && list(d) ? null : 'Call is [0, callId, id, method, args]';
+    case Op.Create: return int(a) && str(b) && list(c) ? null : 'Create is [1, callId, typeid, args]';
+    case Op.Incref: return int(a) ? null : 'Incref is [2, id]';
+    case Op.Decref: return int(a) && (b === undefined || b === null || int(b)) ? null : 'Decref is [3, id, n]';
+    case Op.Transfer: return int(a) && str(b) ? null : 'Transfer is [4, id, token]';
+    case Op.Adopt: return int(a) && str(b) ? null : 'Adopt is [5, id, token]';
+    case Op.Shutdown: return int(a) ? null : 'Shutdown is [6, callId]';
+    case Op.Info: return int(a) ? null : 'Info is [7, callId]';
+    default: return `unknown request ${typeof op === 'number' ? op : typeof op}`;
+  }
+}
+
+/** The call id to answer a request with (null when it has none). */
+function callIdOf(msg: unknown): number | null {
+  return Array.isArray(msg) && typeof msg[1] === 'number' ? msg[1] : null;
 }
 
 function isClass(fn: Function): boolean {
@@ -123,8 +149,13 @@ export class Server implements LocalServer {
     this.#conns.add(conn);
     try {
       for (;;) {
-        const msg = await conn.recv<unknown[]>();
-        this.#handle(conn, caller, msg);
+        const msg = await conn.recv<unknown>();
+        try {
+          this.#handle(conn, caller, msg);
+        } catch (err) {
+          // A request this server cannot make sense of is answered, never a reason to drop the client.
+          this.#reply(conn, caller, callIdOf(msg), Status.Remote, `malformed request: ${(err as Error).message}`);
+        }
       }
     } catch (err) {
       if (!this.#stopped && !(err instanceof Error && err.name === 'EOFError')) {
@@ -137,7 +168,15 @@ export class Server implements LocalServer {
     }
   }
 
-  #handle(conn: Connection, caller: Caller, msg: unknown[]): void {
+  #handle(conn: Connection, caller: Caller, msg: unknown): void {
+    // Requests are arrays sent with send(). Anything else (a sendBytes() frame arrives as a
+    // Buffer, whose bytes would otherwise read as an op: 6 = Shutdown) is refused.
+    const bad = malformed(msg);
+    if (bad) {
+      this.#reply(conn, caller, callIdOf(msg), Status.Remote, `malformed request: ${bad}`);
+      return;
+    }
+    if (!Array.isArray(msg)) return; // (malformed() has said so; this narrows the type)
     switch (msg[0] as Op) {
       case Op.Call:
         this.#call(conn, caller, msg[1] as number, msg[2] as number, msg[3] as string, (msg[4] as unknown[]) ?? []);
@@ -164,8 +203,6 @@ export class Server implements LocalServer {
       case Op.Info:
         this.#reply(conn, caller, msg[1] as number, Status.Ok, this.info());
         break;
-      default:
-        this.#reply(conn, caller, msg[1] as number, Status.Remote, `unknown request ${String(msg[0])}`);
     }
   }
 
@@ -275,7 +312,7 @@ export class Server implements LocalServer {
     else this.#reply(conn, caller, callId, Status.Remote, `${typeof err} thrown: ${String(err)}`);
   }
 
-  #reply(conn: Connection, caller: Caller, callId: number, status: Status, value: unknown): void {
+  #reply(conn: Connection, caller: Caller, callId: number | null, status: Status, value: unknown): void {
     if (conn.closed) return;
     try {
       whileReplying(this, caller, () => conn.send([callId, status, value]));
@@ -388,6 +425,7 @@ export async function runManagerServer(report: Connection, config: ServerConfig)
   const onTerm = (): void => {
     server?.stop();
     removeTempDir();
+    unlinkOwnArenas();
     process.removeListener('SIGTERM', onTerm);
     process.kill(process.pid, 'SIGTERM');
   };
@@ -413,5 +451,8 @@ export async function runManagerServer(report: Connection, config: ServerConfig)
   await server.serveForever();
   // Pools whose proxies were all released may still be finishing their jobs: end them before exiting.
   await terminateAllPools();
+  // The manager's objects end with it: remove its segments now (the ones its pools' workers
+  // shared too), rather than leave them to the tree's reaper, which runs only when the tree ends.
+  unlinkOwnArenas();
   process.removeListener('SIGTERM', onTerm);
 }

@@ -6,9 +6,9 @@
  * blocked call of a client that went away never consumes anything.
  */
 import {
-  AssertionError, BrokenBarrierError, Empty, Full, RuntimeError, ValueError,
+  AssertionError, BrokenBarrierError, Empty, Full, RuntimeError, TypeError, ValueError,
 } from '../errors.js';
-import { Caller, WaitList, currentCaller, deadlineOf, remaining } from './caller.js';
+import { Caller, WaitList, checkTimeout, currentCaller, deadlineOf, remaining } from './caller.js';
 
 export interface BlockOpts {
   block?: boolean;
@@ -28,6 +28,9 @@ export class QueueReferent {
   readonly maxsize: number;
 
   constructor(maxsize = 0) {
+    if (typeof maxsize !== 'number' || Number.isNaN(maxsize)) {
+      throw new TypeError(`'maxsize' must be a number, not ${maxsize === null ? 'null' : Number.isNaN(maxsize) ? 'NaN' : typeof maxsize}`);
+    }
     this.maxsize = maxsize > 0 ? maxsize : 0;
   }
 
@@ -245,6 +248,7 @@ export class SemaphoreReferent {
   readonly #waiters = new WaitList();
 
   constructor(value = 1) {
+    if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`semaphore value must be a number, not ${String(value)}`);
     if (value < 0) throw new ValueError('semaphore initial value must be >= 0');
     this.#value = value;
   }
@@ -321,6 +325,7 @@ export class ConditionReferent {
 
   async wait(timeout?: number | null): Promise<boolean> {
     const caller = currentCaller();
+    checkTimeout(timeout);
     if (!this.#lock._isOwned(caller)) throw new RuntimeError('cannot wait on un-acquired lock');
     const saved = this.#lock._releaseSave(caller);
     let notified = false;
@@ -358,6 +363,7 @@ export class EventReferent {
     this.#flag = false;
   }
   async wait(timeout?: number | null): Promise<boolean> {
+    checkTimeout(timeout);
     if (this.#flag) return true;
     await this.#waiters.wait(currentCaller(), timeout ?? null);
     return this.#flag;
@@ -381,11 +387,12 @@ export class BarrierReferent {
     if (!Number.isInteger(parties) || parties < 1) throw new ValueError('parties must be > 0');
     if (_action !== undefined && _action !== null) throw new ValueError('a managed Barrier takes no action');
     this.#parties = parties;
-    this.#timeout = timeout ?? null;
+    this.#timeout = checkTimeout(timeout);
   }
 
   async wait(timeout?: number | null): Promise<number> {
     const caller = currentCaller();
+    checkTimeout(timeout);
     if (this.#broken) throw new BrokenBarrierError();
     const gen = this.#gen;
     const index = this.#count++;

@@ -10,6 +10,7 @@
  * the ArrayBuffer is garbage collected. Callers must still drop their views
  * before unmap(): data written through a stale view goes nowhere.
  */
+import { kMaxLength } from 'node:buffer';
 import { ValueError } from '../errors.js';
 import {
   MAP_ANONYMOUS,
@@ -68,6 +69,8 @@ export function mapSegment(name: string, size: number, opts: MapOptions): Segmen
   const path = segmentName(name);
   if (!Number.isSafeInteger(size) || size < 0) throw new ValueError(`'size' must be a non-negative integer, got ${size}`);
   if (opts.create && size === 0) throw new ValueError("'size' must be a positive number different from zero");
+  // A mapping larger than an ArrayBuffer can be cannot be seen from JS (and koffi aborts the process).
+  if (size > kMaxLength) throw new ValueError(`'size' must be at most ${kMaxLength} bytes, got ${size}`);
   const exclusive = opts.create && opts.exclusive !== false;
   const c = libc();
 
@@ -81,6 +84,7 @@ export function mapSegment(name: string, size: number, opts: MapOptions): Segmen
     if (opts.create && current < size && c.ftruncate(fd, size) < 0) throw osError(c.errno(), 'ftruncate', path);
     const length = size || current;
     if (length === 0) throw new ValueError(`cannot map empty shared memory segment '${path}'`);
+    if (length > kMaxLength) throw new ValueError(`segment '${path}' has ${length} bytes, more than can be mapped (${kMaxLength})`);
     if (!opts.create && length > current) {
       // Touching pages past the end of the object would raise SIGBUS.
       throw new ValueError(`segment '${path}' has ${current} bytes, fewer than the ${size} requested`);

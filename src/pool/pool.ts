@@ -7,7 +7,7 @@
  */
 import {
   RemoteTraceback, RestartFreqExceeded, SerializationError, Terminated, TimeLimitExceeded,
-  ValueError, WorkerLostError,
+  TypeError, ValueError, WorkerLostError,
 } from '../errors.js';
 import { defaultContext, defineContextMember, type Context } from '../context.js';
 import type { Process } from '../process/process.js';
@@ -53,7 +53,11 @@ export class Pool {
   #queue: Job[] = [];
   #queueHead = 0;
   readonly #pending = new Set<Job>();
-  readonly #functionIds = new Map<Function, number>();
+  // Function ids go by what is sent (a module export, or the source and name), not by the
+  // function object: an inline `pool.apply((x) => x * 2, …)` is a new object on every call,
+  // and ids by identity grew these tables, and every worker's, by one entry per call.
+  readonly #idOfFunction = new WeakMap<Function, number>(); // fast path; lets functions be collected
+  readonly #idOfSpec = new Map<string, number>();
   readonly #definitions = new Map<number, Buffer>();
   readonly #restarts: RestartWindow;
   #avgTaskMs: number | null = null;
@@ -118,6 +122,10 @@ export class Pool {
     fn: Fn<A, R>, args?: A, opts: ApplyOptions & ResultCallbacks<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
     this.#checkRunning();
+    checkCallbacks(opts);
+    if (args !== undefined && args !== null && !Array.isArray(args)) {
+      throw new TypeError(`args must be an array, not ${typeof args}`);
+    }
     const result = new AsyncResult<Awaited<R>>(opts, 1, opts.correlationId);
     try {
       this.#submit(result, result, result.jobId, 0, fn, TaskKind.Apply, (args ?? []) as unknown[], 'args', opts);
@@ -166,12 +174,22 @@ export class Pool {
   ): MapResult<R> {
     this.#checkRunning();
     checkIterable(iterable);
+    checkCallbacks(opts);
     const chunksize = opts.chunksize;
     if (chunksize !== undefined && chunksize !== null && !(Number.isInteger(chunksize) && chunksize >= 1)) {
       throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
     }
     const result = new MapResult<R>(opts);
     const submitAll = (items: T[]) => {
+      if (kind === TaskKind.Starmap) {
+        // Each item is an argument list (CPython: an iterable; a TypeError otherwise).
+        const bad = items.findIndex((x) => !Array.isArray(x) && !isSyncIterable(x as Input<unknown>));
+        if (bad >= 0) {
+          result._reject(new TypeError(`starmap items must be argument arrays; iterable[${bad}] is ${typeof items[bad]}`));
+          return;
+        }
+        items = items.map((x) => (Array.isArray(x) ? x : [...(x as Iterable<unknown>)])) as T[];
+      }
       const size = chunksize ?? Math.ceil(items.length / (4 * this.#size));
       result._start(items.length, size);
       for (let i = 0, chunk = 0; i < items.length; i += size, chunk++) {
@@ -218,12 +236,17 @@ export class Pool {
   }
 
   #functionId(fn: Fn): number {
-    let id = this.#functionIds.get(fn);
+    let id = this.#idOfFunction.get(fn);
     if (id === undefined) {
       const spec = describeTask(fn, this.#modules);
-      id = this.#functionIds.size + 1;
-      this.#definitions.set(id, codec.encode([id, spec]).body);
-      this.#functionIds.set(fn, id);
+      const key = `${spec.kind}\0${spec.name}\0${spec.kind === 'ref' ? spec.url : spec.source}`;
+      id = this.#idOfSpec.get(key);
+      if (id === undefined) {
+        id = this.#idOfSpec.size + 1;
+        this.#definitions.set(id, codec.encode([id, spec]).body);
+        this.#idOfSpec.set(key, id);
+      }
+      this.#idOfFunction.set(fn, id);
     }
     return id;
   }
@@ -241,7 +264,12 @@ export class Pool {
       frame = codec.encode([kind, fnId, payload, softMs, wantAck, jobId]).body;
     } catch (err) {
       // Name the path inside what the caller passed, not inside our message.
-      const path = findUnserializable(payload, root);
+      let path: string | undefined;
+      try {
+        path = findUnserializable(payload, root);
+      } catch {
+        // a getter that throws: explain() says what it can
+      }
       const reason = err instanceof SerializationError ? (err.reason ?? err.message) : String(err);
       throw path ? new SerializationError(`${reason} at ${path}`, path, { cause: err }) : explain(err, payload, root);
     }
@@ -682,6 +710,16 @@ export class Pool {
 function checkIterable(iterable: unknown): void {
   if (!isIterable(iterable)) {
     throw new SerializationError(`expected an iterable, not ${iterable === null ? 'null' : typeof iterable}`);
+  }
+}
+
+const CALLBACKS = ['callback', 'errorCallback', 'acceptCallback', 'timeoutCallback'] as const;
+
+function checkCallbacks(opts: ResultCallbacks<any>): void {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`options must be an object, not ${opts === null ? 'null' : typeof opts}`);
+  for (const name of CALLBACKS) {
+    const fn = opts[name];
+    if (fn !== undefined && fn !== null && typeof fn !== 'function') throw new TypeError(`${name} must be a function, not ${typeof fn}`);
   }
 }
 

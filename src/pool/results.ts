@@ -4,7 +4,7 @@
  * or not). Outcomes are stored, never left as rejected promises, so a result
  * nobody reads does not trip unhandled-rejection handling.
  */
-import { TimeoutError, ValueError } from '../errors.js';
+import { TimeoutError, TypeError, ValueError } from '../errors.js';
 
 export type Callback<T> = (value: T) => void;
 export type ErrorCallback = (error: unknown) => void;
@@ -34,15 +34,24 @@ export function safeCall(what: string, fn: Function | null | undefined, ...args:
 }
 
 function waitFor(register: (w: Waiter) => void, isReady: () => boolean, timeout: number | null | undefined): Promise<boolean> {
+  // The timeout is checked first: a bad one is an error even when the result is ready.
+  const bounded = timeout !== undefined && timeout !== null;
+  if (bounded && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+    return Promise.reject(new ValueError(`timeout must be a number, not ${String(timeout)}`));
+  }
   if (isReady()) return Promise.resolve(true);
   return new Promise<boolean>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     register(() => { clearTimeout(timer); resolve(true); });
-    if (timeout !== undefined && timeout !== null) {
-      if (Number.isNaN(timeout)) throw new ValueError('timeout must be a number');
-      timer = setTimeout(() => resolve(isReady()), Math.max(0, timeout));
-    }
+    if (bounded) timer = setTimeout(() => resolve(isReady()), Math.min(Math.max(0, timeout), 0x7fffffff));
   });
+}
+
+/** get()/wait() take an options object ({ timeout }); anything else is a mistake, not "no timeout". */
+function timeoutOf(opts: { timeout?: number | null } | undefined): number | null | undefined {
+  if (opts === undefined || opts === null) return undefined;
+  if (typeof opts !== 'object') throw new TypeError(`expected an options object like { timeout }, not ${typeof opts}`);
+  return opts.timeout;
 }
 
 export class AsyncResult<R = unknown> {
@@ -73,7 +82,7 @@ export class AsyncResult<R = unknown> {
 
   /** Resolves when ready, or after `timeout` ms (check ready() then). */
   async wait(opts: { timeout?: number | null } = {}): Promise<boolean> {
-    return waitFor((w) => this.#waiters.push(w), () => this.ready(), opts.timeout);
+    return waitFor((w) => this.#waiters.push(w), () => this.ready(), timeoutOf(opts));
   }
 
   ready(): boolean {
@@ -220,6 +229,9 @@ export class IMapIterator<T> implements AsyncIterableIterator<T> {
 
   /** Next result, in input order (imap) or completion order (imapUnordered). */
   async next(timeout?: number | null): Promise<IteratorResult<T>> {
+    if (timeout !== undefined && timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+      throw new ValueError(`timeout must be a number, not ${String(timeout)}`);
+    }
     for (;;) {
       const entry = this.#take();
       if (entry) {

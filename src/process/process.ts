@@ -100,7 +100,10 @@ export class Process<A extends unknown[] = any[]> {
     if (this.#target !== null && typeof this.#target !== 'function') {
       throw new TypeError('target must be a function');
     }
-    this.#args = opts.args === undefined ? [] : [...(opts.args as Iterable<unknown>)];
+    if (opts.args !== undefined && opts.args !== null && typeof (opts.args as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`args must be an array or another iterable, not ${typeof opts.args}`);
+    }
+    this.#args = opts.args === undefined || opts.args === null ? [] : [...(opts.args as Iterable<unknown>)];
     this.#modules = opts.modules ?? [];
     // Classes those modules export keep their class in messages from now on.
     addKnownModules(this.#modules);

@@ -82,7 +82,7 @@ export class Queue<T = unknown> {
       return;
     }
     if (typeof maxsize !== 'number' || Number.isNaN(maxsize)) {
-      throw new TypeError(`'maxsize' must be a number, not ${maxsize === null ? 'null' : typeof maxsize}`);
+      throw new TypeError(`'maxsize' must be a number, not ${maxsize === null ? 'null' : Number.isNaN(maxsize) ? 'NaN' : typeof maxsize}`);
     }
     const bound = maxsize <= 0 ? 0 : Math.min(Math.floor(maxsize), SEM_VALUE_MAX);
     this._core = QueueCore.create(bound, this instanceof JoinableQueue ? 1 : 0, this);

@@ -5,17 +5,30 @@
  * instructions, never across an await), 1 the state (FILLING, DRAINING,
  * RESETTING, BROKEN), 2 the number of waiters inside wait(), 3 a sequence
  * bumped on every state change (waiters sleep on it), 4 parties, 5 a flag
- * "the action is running", then one word per party: the
- * thread id of each waiter (so that a waiter can see that a participant died
- * and break the barrier).
+ * "the action is running", then one word per party: the thread id of each
+ * waiter inside wait() (a slot is claimed with the arrival, in the same
+ * critical section that counts it, and freed when the waiter leaves), then
+ * one word per party: the time of that arrival (µs of the machine's monotonic
+ * clock, modulo 2^32).
+ *
+ * A participant that dies inside wait() (SIGKILL, a terminated thread) is
+ * found by the others from its slot: the last arrival checks the recorded
+ * waiters before it releases them, sleeping waiters check every SLICE_MS, and
+ * reset() checks too. A death while the barrier fills breaks it, as
+ * CPython's abort(): every waiter gets BrokenBarrierError, and so does every
+ * later wait() until reset(). A death after the release (while it drains)
+ * only takes the dead waiter out, so that the barrier refills.
+ *
+ * The last arrival skips waiters that arrived less than FRESH_US ago: a
+ * liveness check costs a /proc lookup (a few µs, as much as a whole cycle of
+ * a busy barrier), and a death that close to the release is ordered after it.
  */
 import { BrokenBarrierError, ValueError } from '../errors.js';
 import { allocate, attach, refOf, type Block, type BlockRef } from '../heap.js';
-import { threadAlive } from '../resource-tracker.js';
 import { describeTask, resolveTask, type Task, type TaskSpec } from '../task.js';
 import { registerReducer } from '../wire/codec.js';
 import {
-  STOLEN, deadlineAfter, lockWordSync, me, sleepAsync, sleepSync, sliceLeft, unlockWord, wake,
+  SLICE_MS, STOLEN, deadlineAfter, lockWordSync, me, sleepAsync, sleepSync, sliceLeft, threadAliveFast, unlockWord, wake,
 } from './common.js';
 
 const M = 0;
@@ -23,7 +36,16 @@ const STATE = 1;
 const COUNT = 2;
 const SEQ = 3;
 const PARTIES = 4;
+const ACTION = 5;
 const SLOTS = 6;
+/** Arrivals more recent than this (µs) are not checked by the last arrival (see the header). */
+const FRESH_US = 1000;
+
+/** The machine's monotonic clock in µs, modulo 2^32 (as an int32): the same in every process. */
+function nowUs(): number {
+  const [s, ns] = process.hrtime();
+  return ((s * 1_000_000 + Math.floor(ns / 1000)) % 4294967296) | 0;
+}
 
 const FILLING = 0;
 const DRAINING = 1;
@@ -48,7 +70,8 @@ export class Barrier {
       throw new ValueError('parties must be a non-negative integer');
     }
     if (action !== undefined && action !== null && typeof action !== 'function') throw new ValueError('action must be callable');
-    this._block = attaching ?? allocate((SLOTS + Math.max(1, parties)) * 4, this);
+    if (!rebuilding) deadlineAfter(timeout); // a bad default timeout is an error now, not at the first wait()
+    this._block = attaching ?? allocate((SLOTS + 2 * Math.max(1, parties)) * 4, this);
     attaching = null;
     this.#a = this._block.arena.i32;
     this.#i = this._block.offset >> 2;
@@ -74,7 +97,11 @@ export class Barrier {
   #lock(): void {
     if (Atomics.compareExchange(this.#a, this.#i + M, 0, me()) === 0) return;
     // Its holder died between two instructions: the state cannot be trusted.
-    if (lockWordSync(this._block.arena, this.#i + M, Infinity) === STOLEN) this.#setState(BROKEN);
+    if (lockWordSync(this._block.arena, this.#i + M, Infinity) === STOLEN) {
+      this.#reapDead();
+      this.#recount();
+      this.#setState(BROKEN);
+    }
   }
   #unlock(): void {
     unlockWord(this._block.arena, this.#i + M);
@@ -91,31 +118,56 @@ export class Barrier {
     return Atomics.load(this.#a, this.#i + STATE);
   }
 
-  /** With the mutex held: a participant died inside wait()? Then break, and forget it. */
-  #reapDead(): void {
+  /**
+   * With the mutex held: forget the participants that died inside wait().
+   * While the barrier fills, a death breaks it (returns true); while it
+   * drains or resets, the dead waiter is only taken out.
+   */
+  #reapDead(skipFresh = false): boolean {
     const a = this.#a;
+    const base = this.#i + SLOTS;
+    const n = this.parties;
+    const self = me();
+    const now = skipFresh ? nowUs() : 0;
     let dead = 0;
-    for (let s = 0; s < this.parties; s++) {
-      const pid = a[this.#i + SLOTS + s]!;
-      if (pid !== 0 && !threadAlive(pid)) {
-        a[this.#i + SLOTS + s] = 0;
+    for (let s = 0; s < n; s++) {
+      const tid = a[base + s]!;
+      if (tid === 0 || tid === self) continue;
+      if (skipFresh) {
+        const age = (now - a[base + n + s]!) | 0;
+        if (age >= 0 && age < FRESH_US) continue;
+      }
+      if (!threadAliveFast(tid)) {
+        a[base + s] = 0;
         dead++;
       }
     }
-    if (dead > 0) {
-      a[this.#i + COUNT]! -= dead;
-      a[this.#i + 5] = 0;
+    if (dead === 0) return false;
+    a[this.#i + COUNT]! -= dead;
+    const st = this.#state();
+    if (st === FILLING) {
       this.#setState(BROKEN);
-      this.#exit();
+      return true;
     }
+    this.#exit();
+    return false;
   }
 
-  /** Claim a pid slot; returns its index. */
+  /** With the mutex held: the count from the slots (after a mutex holder died mid-update). */
+  #recount(): void {
+    let n = 0;
+    for (let s = 0; s < this.parties; s++) if (this.#a[this.#i + SLOTS + s] !== 0) n++;
+    this.#a[this.#i + COUNT] = n;
+  }
+
+  /** Claim a slot for this waiter; returns its index. */
   #claimSlot(): number {
     const a = this.#a;
-    for (let s = 0; s < this.parties; s++) {
+    const n = this.parties;
+    for (let s = 0; s < n; s++) {
       if (a[this.#i + SLOTS + s] === 0) {
         a[this.#i + SLOTS + s] = me();
+        a[this.#i + SLOTS + n + s] = nowUs();
         return s;
       }
     }
@@ -127,6 +179,7 @@ export class Barrier {
    * released while sleeping. Returns false on timeout.
    */
   *#waitUntil(done: () => boolean, deadline: number): Generator<[number, number], boolean, boolean> {
+    let check = performance.now() + SLICE_MS;
     for (;;) {
       if (done()) return true;
       const ms = sliceLeft(deadline);
@@ -135,7 +188,11 @@ export class Barrier {
       this.#unlock();
       const timedOut: boolean = yield [gen, ms];
       this.#lock();
-      if (timedOut) this.#reapDead();
+      // Every SLICE_MS of sleep (woken or not): has a participant died?
+      if (timedOut || performance.now() >= check) {
+        this.#reapDead();
+        check = performance.now() + SLICE_MS;
+      }
     }
   }
 
@@ -153,6 +210,8 @@ export class Barrier {
         return st !== DRAINING && st !== RESETTING && !(st === FILLING && a[i + COUNT]! >= parties);
       }, Infinity);
       if (this.#state() === BROKEN) throw new BrokenBarrierError();
+      // The last arrival releases the others: not if one of them died waiting.
+      if (a[i + COUNT]! + 1 === parties && this.#reapDead(true)) throw new BrokenBarrierError();
       const index = a[i + COUNT]!;
       a[i + COUNT] = index + 1;
       const slot = this.#claimSlot();
@@ -160,7 +219,7 @@ export class Barrier {
         if (index + 1 === parties) {
           // _release: the last arrival runs the action, then lets everyone go.
           if (this.#action || this.#actionSpec) {
-            a[i + 5] = 1;
+            a[i + ACTION] = 1;
             this.#unlock();
             try {
               if (!this.#action && this.#actionReady) yield this.#actionReady;
@@ -168,12 +227,12 @@ export class Barrier {
               if (!sync && result && typeof (result as Promise<unknown>).then === 'function') yield result as Promise<unknown>;
             } catch (err) {
               this.#lock();
-              a[i + 5] = 0;
+              a[i + ACTION] = 0;
               this.#setState(BROKEN);
               throw err;
             }
             this.#lock();
-            a[i + 5] = 0;
+            a[i + ACTION] = 0;
             if (this.#state() === BROKEN) throw new BrokenBarrierError();
           }
           this.#setState(DRAINING);
@@ -251,6 +310,7 @@ export class Barrier {
   reset(): void {
     this.#lock();
     try {
+      this.#reapDead(); // waiters that died are not waited for
       if (this.#a[this.#i + COUNT]! > 0) {
         const st = this.#state();
         if (st === FILLING || st === BROKEN) this.#setState(RESETTING);

@@ -117,6 +117,7 @@ export class Condition extends LockHolder {
 
   /** Wait until `predicate()` is truthy or `timeout` passes; resolves the last predicate value. */
   async waitFor<T>(predicate: () => T, timeout?: number | null): Promise<T> {
+    if (typeof predicate !== 'function') throw new TypeError('predicate must be a function');
     const deadline = deadlineAfter(timeout);
     let result = predicate();
     while (!result) {
@@ -129,6 +130,7 @@ export class Condition extends LockHolder {
   }
 
   waitForSync<T>(predicate: () => T, timeout?: number | null): T {
+    if (typeof predicate !== 'function') throw new TypeError('predicate must be a function');
     const deadline = deadlineAfter(timeout);
     let result = predicate();
     while (!result) {

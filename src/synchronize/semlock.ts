@@ -293,15 +293,16 @@ export class Semaphore {
 
   /** Decrement, waiting while the value is 0; false when `block` is false or `timeout` passes. */
   acquire(opts?: AcquireOptions): Promise<boolean> {
-    if (this.#tryTake()) return RESOLVED_TRUE;
+    // Options are checked first: a bad timeout is an error even when a unit is free.
     const deadline = deadlineOf(opts);
+    if (this.#tryTake()) return RESOLVED_TRUE;
     if (deadline === 0) return RESOLVED_FALSE;
     return this.#slowAsync(deadline);
   }
 
   acquireSync(opts?: AcquireOptions): boolean {
-    if (this.#tryTake()) return true;
     const deadline = deadlineOf(opts);
+    if (this.#tryTake()) return true;
     if (deadline === 0) return false;
     Atomics.add(this.a, this.i + SLEEPERS, 1);
     try {

@@ -61,6 +61,10 @@ export class FrameChannel {
     this.parser.maxPayload = bytes;
   }
 
+  get maxPayload(): number {
+    return this.parser.maxPayload;
+  }
+
   /** True once the peer has closed and every buffered frame was read. */
   get atEof(): boolean {
     return this.ended && !this.parser.hasFrame();

@@ -303,9 +303,19 @@ export class Codec {
 
 /** Turn a packing failure into a SerializationError naming where it happened. */
 export function explain(err: unknown, value: unknown, root: string): SerializationError {
-  const path = findUnserializable(value, root);
-  const reason = err instanceof Error ? err.message : String(err);
   if (err instanceof SerializationError && err.path) return err;
+  let path: string | undefined;
+  try {
+    path = findUnserializable(value, root);
+  } catch {
+    // A getter or a Proxy trap that throws (likely what failed the packing too).
+  }
+  let reason: string;
+  try {
+    reason = err instanceof Error ? err.message : String(err);
+  } catch {
+    reason = 'cannot serialize value';
+  }
   const where = path ? ` at ${path}` : '';
   return new SerializationError(`${reason.replace(/^cannot serialize/, 'cannot serialize')}${where}`, path, { cause: err });
 }

@@ -57,10 +57,13 @@ export class FrameParser {
     return { length: head.readUInt32LE(0), tag: head[4]! };
   }
 
-  /** True when a whole frame is buffered. */
+  /**
+   * True when a whole frame is buffered, or a header over the limit (next()
+   * then throws at once: nothing waits for, or buffers, a refused payload).
+   */
   hasFrame(): boolean {
     const header = this.peekHeader();
-    return header !== undefined && this.buffered >= HEADER_SIZE + header.length;
+    return header !== undefined && (header.length > this.maxPayload || this.buffered >= HEADER_SIZE + header.length);
   }
 
   /** The next whole frame, or undefined. Throws on a length over the limit. */
