@@ -85,7 +85,7 @@ function inheritAllMappings(): void {
 
 /**
  * Fork this process. Returns the child's pid in the parent and 0 in the
- * child, which must call `afterForkInChild` before anything else touches the
+ * child, which must call `reopenEventLoop` before anything else touches the
  * event loop. Only a process started with --single-threaded may call this.
  */
 export function forkProcess(): number {
