@@ -6,7 +6,7 @@
 //   Pool(2, maxTasksPerChild: 1): every task a new worker  tasks/s  ≥ 3× our spawn
 //
 // Task functions: bench/fixtures/tasks.js (noop) and pool-tasks.js (sq).
-import { Pool, getContext } from 'billiard';
+import { Pool, getContext, setForkserverPreload } from 'billiard';
 import {
   FIXTURES_URL, PY_LIBS, defaultOpts, interleave, msSince, nowNs, pythonLibMissing, runPython, startJoinMs, statOf, withTimeout,
 } from '../lib/common.js';
@@ -50,15 +50,19 @@ export async function run(opts = defaultOpts()) {
   const { quick, log = () => {} } = opts;
   const rounds = quick ? 3 : 5;
   const starts = quick ? 8 : 15;
-  const recycleN = quick ? 60 : 150;
+  const recycleN = quick ? 40 : 80;
+  const recycleRounds = quick ? 2 : 3;
   const missingBilliard = await pythonLibMissing('billiard');
+  // The task modules imported by the server, as Python's forkserver imports the main module
+  // (which imports the tasks) before it forks.
+  setForkserverPreload([FIXTURES_URL, POOL_TASKS_URL]);
   const py = (script, lib, args) => async () => {
     if (lib === 'billiard' && missingBilliard) return missingBilliard;
     const res = await runPython(script, ['--lib', lib, ...args]);
     return res.samples ? res.samples : res;
   };
 
-  log(`  start→join: ${rounds} rounds × ${starts} starts; recycling: ${rounds} rounds × map over ${recycleN} tasks`);
+  log(`  start→join: ${rounds} rounds × ${starts} starts; recycling: ${recycleRounds} rounds × map over ${recycleN} tasks`);
   const startVariants = [
     { key: 'forkserver', chunk: async (r) => { if (r === 0) await startJoins('forkserver', 3, 40); return startJoins('forkserver', starts, 40); } },
     { key: 'forkserver back-to-back', chunk: () => startJoins('forkserver', starts, 0) },
@@ -75,10 +79,11 @@ export async function run(opts = defaultOpts()) {
     { key: 'spawn', chunk: () => recycleRate('spawn', Math.ceil(recycleN / 3)) },
     ...PY_LIBS.map(({ lib, label }) => ({
       key: `${label} forkserver`,
-      chunk: py('pool_recycle.py', lib, ['--method', 'forkserver', '--n', recycleN, '--repeat', 1]),
+      // billiard's recycling runs at a few tasks per second: fewer tasks keep the run bounded.
+      chunk: py('pool_recycle.py', lib, ['--method', 'forkserver', '--n', lib === 'billiard' ? recycleN / 4 : recycleN, '--repeat', 1]),
     })),
   ];
-  const { samples: s2 } = await interleave(recycleVariants, rounds, log);
+  const { samples: s2 } = await interleave(recycleVariants, recycleRounds, log);
 
   return [
     {
@@ -92,7 +97,7 @@ export async function run(opts = defaultOpts()) {
         ...PY_LIBS.map(({ label }) => ({ name: `${label} forkserver`, ...statOf(s1[`${label} forkserver`], 'lower') })),
       ],
       target: { max: 5, label: '< 5 ms median' },
-      note: 'new ctx.Process({ target: noop }).start(); await join(). "A spare ready": 40 ms (untimed) between starts; back-to-back: none',
+      note: 'new ctx.Process({ target: noop }).start(); await join(); the task module preloaded (setForkserverPreload), as Python preloads __main__. "A spare ready": 40 ms (untimed) between starts; back-to-back: none',
     },
     {
       metric: `Pool(${PROCESSES}, maxTasksPerChild: 1), map chunksize 1: a new worker per task`,

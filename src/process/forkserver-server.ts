@@ -164,20 +164,20 @@ export function serveForks(): number {
         report(ServerTag.Failed, Buffer.from(taken ? `bad forkserver request (op ${request.op})` : spareError));
         continue;
       }
+      // The answer first: the parent is blocked on it, and the spare, once woken, may take our CPU.
+      for (const child of children.values()) if (child.pid === taken.pid) child.served = true;
+      report(ServerTag.Forked, int32s(taken.pid));
       const header = Buffer.alloc(REQUEST_SIZE);
       header.writeUInt32LE(OP_FORK, 0);
       header.writeUInt32LE(request.fds.length, 4);
       try {
         sendFds(taken.link, header, request.fds);
-      } catch (err) {
-        // The spare died under us: this request fails, the next spare serves the next one.
-        report(ServerTag.Failed, Buffer.from(err instanceof Error ? err.message : String(err)));
-        continue;
+      } catch {
+        // The spare died under us: its exit is reported like any child's, and its parent sees it end.
+        process.kill(taken.pid, 'SIGKILL');
       } finally {
         closeAll([taken.link, ...request.fds]);
       }
-      for (const child of children.values()) if (child.pid === taken.pid) child.served = true;
-      report(ServerTag.Forked, int32s(taken.pid));
     }
   }
 }
