@@ -86,26 +86,28 @@ interface Spare {
 }
 
 /**
- * How long after handing out its spare the server forks the next one: not at
- * once, so that the fork does not take a CPU from the child just started and
- * its parent. A request that finds no spare forks one on the spot.
+ * Children kept forked ahead. The first is forked at once when none is left
+ * (a request will want it); the second only once the server has been idle
+ * a little, so that the fork does not take a CPU from a child just started,
+ * nor delay the report of its exit.
  */
-const SPARE_DELAY_MS = 2;
+const SPARES = 2;
+const IDLE_MS = 3;
 
 /**
  * Serve fork requests until the parent goes away (then exit). The server
- * keeps one child forked ahead (the spare) and hands it the descriptors of
- * each request, so that a request costs a message, not a fork. Returns only
- * in a spare: the socket on which its descriptors will arrive (see
+ * keeps children forked ahead (spares) and hands one the descriptors of each
+ * request, so that a request costs a message, not a fork. Returns only in a
+ * spare: the socket on which its descriptors will arrive (see
  * `awaitDescriptors`).
  */
 export function serveForks(): number {
   prepareFork();
   const serverPid = process.pid;
   const children = new Map<number, { pid: number; served: boolean }>(); // by pidfd
-  let spare = null as Spare | null;
+  const spares: Spare[] = [];
   let spareError = '';
-  let refillAt = 0;
+  let lastActivity = 0;
 
   /** Fork the next spare; in the spare itself, returns its end of the link. */
   const forkSpare = (): number | null => {
@@ -119,12 +121,12 @@ export function serveForks(): number {
       return null;
     }
     if (pid === 0) {
-      becomeChild(serverPid, [CONTROL_FD, link, ...children.keys()]);
+      becomeChild(serverPid, [CONTROL_FD, link, ...spares.map((s) => s.link), ...children.keys()]);
       return childLink;
     }
     closeAll([childLink]);
     children.set(pidfdOpen(pid), { pid, served: false });
-    spare = { pid, link };
+    spares.push({ pid, link });
     return null;
   };
 
@@ -132,10 +134,15 @@ export function serveForks(): number {
   if (inSpare !== null) return inSpare;
   report(ServerTag.Ready);
   for (;;) {
+    if (spares.length === 0 && (inSpare = forkSpare()) !== null) return inSpare;
     const watched = [CONTROL_FD, ...children.keys()];
-    const wait = spare ? -1 : Math.max(0, Math.ceil(refillAt - performance.now()));
+    const wait = spares.length >= SPARES ? -1 : Math.max(0, Math.ceil(lastActivity + IDLE_MS - performance.now()));
     const ready = pollReadable(watched, wait);
-    if (ready.length === 0 && !spare && (inSpare = forkSpare()) !== null) return inSpare;
+    if (ready.length === 0) {
+      if (spares.length < SPARES && (inSpare = forkSpare()) !== null) return inSpare;
+      continue;
+    }
+    lastActivity = performance.now();
     for (const i of ready) {
       if (i > 0) {
         const pidfd = watched[i]!;
@@ -145,19 +152,15 @@ export function serveForks(): number {
         children.delete(pidfd);
         closeAll([pidfd]);
         if (child.served) report(ServerTag.Exited, int32s(child.pid, code));
-        else if (spare?.pid === child.pid) {
-          closeAll([spare.link]);
-          spare = null;
-        }
+        const k = spares.findIndex((s) => s.pid === child.pid);
+        if (k >= 0) closeAll([spares.splice(k, 1)[0]!.link]);
         continue;
       }
       // The parent is gone: so are we, and our children with us (their parent-death signal).
       const request = nextRequest(CONTROL_FD);
       if (!request) exitImmediately(0);
-      if (!spare && (inSpare = forkSpare()) !== null) return inSpare;
-      const taken = spare;
-      spare = null;
-      refillAt = performance.now() + SPARE_DELAY_MS;
+      if (spares.length === 0 && (inSpare = forkSpare()) !== null) return inSpare;
+      const taken = spares.shift();
       if (request.op !== OP_FORK || request.fds.length === 0 || !taken) {
         closeAll(request.fds);
         if (taken) closeAll([taken.link]);
