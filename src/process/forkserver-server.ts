@@ -10,6 +10,7 @@
  * child's control socket and its inherited descriptors as SCM_RIGHTS.
  * Reports (server → parent): frames, see ServerTag.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { inspect } from 'node:util';
 import { recvFds, sendFds, setParentDeathSignal, socketpair } from '../native/fd.js';
@@ -219,6 +220,7 @@ function becomeChild(serverPid: number, serverFds: number[]): void {
   Object.defineProperty(process, 'ppid', { value: serverPid, writable: true, enumerable: true, configurable: true });
   process.uptime = () => Number(process.hrtime.bigint() - born) / 1e9;
   reseedMathRandom();
+  drainUuidCache();
   exitWithoutTeardown();
   runAfterForkHooks();
 }
@@ -242,6 +244,11 @@ function reseedMathRandom(): void {
     const low = words[next++]! >>> 6;
     return (high * 67108864 + low) / 9007199254740992;
   };
+}
+
+/** Node.js hands out randomUUID() from a batch of 128 drawn ahead; a batch drawn in the server would repeat in every child. */
+function drainUuidCache(): void {
+  for (let i = 0; i < 128; i++) randomUUID();
 }
 
 /**
