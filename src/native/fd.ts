@@ -3,6 +3,7 @@
  * blocking poll, parent-death signal, thread id. Kept apart from shared
  * memory and the waiter thread so a child's boot path loads only this.
  */
+import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { ValueError } from '../errors.js';
@@ -35,6 +36,17 @@ export function socketpair(): [number, number] {
   const sv = new Int32Array(2);
   if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw osError(c.errno(), 'socketpair');
   return [sv[0]!, sv[1]!];
+}
+
+/** Close each descriptor, ignoring those already closed. */
+export function closeFds(fds: Iterable<number>): void {
+  for (const fd of fds) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
 }
 
 /** How long a blocking poll in a Worker thread waits before checking for termination. */

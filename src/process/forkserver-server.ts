@@ -10,17 +10,13 @@
  * child's control socket and its inherited descriptors as SCM_RIGHTS.
  * Reports (server → parent): frames, see ServerTag.
  */
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import { inspect } from 'node:util';
-import { recvFds, sendFds, setParentDeathSignal, socketpair } from '../native/fd.js';
+import { closeFds, recvFds, sendFds, socketpair } from '../native/fd.js';
 import {
   exitImmediately, forkProcess, pidfdOpen, pollReadable, prepareFork, reapChild, reopenEventLoop,
 } from '../native/fork.js';
-import { libc } from '../native/libc.js';
-import { runAfterForkHooks } from './after-fork.js';
 import { frameHeader } from '../wire/frames.js';
-import { flushAllSync } from '../wire/writer.js';
+import { becomeChild, markHandedOut } from './forkserver-child.js';
 
 export const enum ServerTag {
   /** The server is ready for requests (payload empty). */
@@ -70,16 +66,6 @@ function nextRequest(fd: number): { op: number; fds: number[] } | null {
   return { op: data.readUInt32LE(0), fds: first.fds };
 }
 
-function closeAll(fds: Iterable<number>): void {
-  for (const fd of fds) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-  }
-}
-
 /** A forked child that waits for its descriptors on `link` before it becomes anything. */
 interface Spare {
   pid: number;
@@ -117,7 +103,7 @@ export function serveForks(): number {
     try {
       pid = forkProcess();
     } catch (err) {
-      closeAll([link, childLink]);
+      closeFds([link, childLink]);
       spareError = err instanceof Error ? err.message : String(err);
       return null;
     }
@@ -125,7 +111,7 @@ export function serveForks(): number {
       becomeChild(serverPid, [CONTROL_FD, link, ...spares.map((s) => s.link), ...children.keys()]);
       return childLink;
     }
-    closeAll([childLink]);
+    closeFds([childLink]);
     children.set(pidfdOpen(pid), { pid, served: false });
     spares.push({ pid, link });
     return null;
@@ -151,10 +137,10 @@ export function serveForks(): number {
         const code = reapChild(child.pid);
         if (code === null) continue;
         children.delete(pidfd);
-        closeAll([pidfd]);
+        closeFds([pidfd]);
         if (child.served) report(ServerTag.Exited, int32s(child.pid, code));
         const k = spares.findIndex((s) => s.pid === child.pid);
-        if (k >= 0) closeAll([spares.splice(k, 1)[0]!.link]);
+        if (k >= 0) closeFds([spares.splice(k, 1)[0]!.link]);
         continue;
       }
       // The parent is gone: so are we, and our children with us (their parent-death signal).
@@ -163,8 +149,8 @@ export function serveForks(): number {
       if (spares.length === 0 && (inSpare = forkSpare()) !== null) return inSpare;
       const taken = spares.shift();
       if (request.op !== OP_FORK || request.fds.length === 0 || !taken) {
-        closeAll(request.fds);
-        if (taken) closeAll([taken.link]);
+        closeFds(request.fds);
+        if (taken) closeFds([taken.link]);
         report(ServerTag.Failed, Buffer.from(taken ? `bad forkserver request (op ${request.op})` : spareError));
         continue;
       }
@@ -180,7 +166,7 @@ export function serveForks(): number {
         // The spare died under us: its exit is reported like any child's, and its parent sees it end.
         process.kill(taken.pid, 'SIGKILL');
       } finally {
-        closeAll([taken.link, ...request.fds]);
+        closeFds([taken.link, ...request.fds]);
       }
     }
   }
@@ -197,91 +183,8 @@ export function descriptorsWaiting(link: number): boolean {
  */
 export function awaitDescriptors(link: number): number[] {
   const given = nextRequest(link);
-  born = process.hrtime.bigint();
-  closeAll([link]);
+  markHandedOut();
+  closeFds([link]);
   if (!given || given.fds.length === 0) exitImmediately(0);
   return given.fds;
-}
-
-/** When this child was handed out: its process.uptime() counts from here, not from the server's start. */
-let born = 0n;
-
-/**
- * The first moments of a forked child: its own event loop, the server's
- * descriptors closed, and what a fresh process would have had of its own:
- * its pid, random state, and a way out that skips Node's teardown.
- */
-function becomeChild(serverPid: number, serverFds: number[]): void {
-  reopenEventLoop();
-  closeAll(serverFds);
-  setParentDeathSignal('SIGKILL', serverPid);
-  // Node.js read its pid once, at startup: the server's.
-  Object.defineProperty(process, 'pid', { value: libc().getpid(), writable: false, enumerable: true, configurable: true });
-  Object.defineProperty(process, 'ppid', { value: serverPid, writable: true, enumerable: true, configurable: true });
-  process.uptime = () => Number(process.hrtime.bigint() - born) / 1e9;
-  reseedMathRandom();
-  drainUuidCache();
-  exitWithoutTeardown();
-  runAfterForkHooks();
-}
-
-/**
- * Math.random's state was copied from the server: every child would draw the
- * same numbers (CPython reseeds `random` after a fork for the same reason).
- * V8 cannot be reseeded, so the child's Math.random draws from the system's
- * generator (OpenSSL's, which notices the fork), a batch at a time.
- */
-function reseedMathRandom(): void {
-  const words = new Uint32Array(2048);
-  let next = words.length;
-  Math.random = () => {
-    if (next === words.length) {
-      crypto.getRandomValues(words);
-      next = 0;
-    }
-    // 53 random bits, as V8's own Math.random gives.
-    const high = words[next++]! >>> 5;
-    const low = words[next++]! >>> 6;
-    return (high * 67108864 + low) / 9007199254740992;
-  };
-}
-
-/** Node.js hands out randomUUID() from a batch of 128 drawn ahead; a batch drawn in the server would repeat in every child. */
-function drainUuidCache(): void {
-  for (let i = 0; i < 128; i++) randomUUID();
-}
-
-/**
- * Node.js's own exit joins threads a forked child does not have: every way
- * out ends in _exit once the 'exit' listeners have run (process.exit, the
- * loop running dry, an uncaught exception, which is reported first as Node
- * would).
- */
-function exitWithoutTeardown(): void {
-  let fatal: { error: unknown } | null = null;
-  process.on('uncaughtExceptionMonitor', (error) => {
-    fatal = { error };
-    // Handled after all (an 'uncaughtException' listener): the process goes on.
-    setImmediate(() => { fatal = null; }).unref();
-  });
-  const emit = process.emit;
-  const finish = (code: number): never => {
-    if (fatal) {
-      const { error } = fatal;
-      process.stderr.write(`${error instanceof Error ? inspect(error) : `Uncaught ${inspect(error)}`}\n\nNode.js ${process.version}\n`);
-    }
-    // Frames queued by the 'exit' listeners go out now: no later tick will send them.
-    flushAllSync();
-    return exitImmediately(code);
-  };
-  Object.defineProperty(process, 'emit', {
-    configurable: true,
-    writable: true,
-    value: function emitThenExit(this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
-      const handled = (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-      if (event === 'exit') finish(typeof process.exitCode === 'number' ? process.exitCode : Number(args[0] ?? 0) | 0);
-      return handled;
-    },
-  });
-  (process as unknown as { reallyExit: (code?: number) => never }).reallyExit = (code?: number) => finish(Number(code ?? 0) | 0);
 }
