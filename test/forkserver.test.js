@@ -2,7 +2,7 @@
 // observable behaviour as spawn, preload modules, and no orphans.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pipe, Pool, TypeError as BilliardTypeError, getAllStartMethods, getContext, setForkserverPreload } from 'billiard';
+import { ListProxy, Pipe, Pool, TypeError as BilliardTypeError, getAllStartMethods, getContext, setForkserverPreload } from 'billiard';
 import { fixture, goneWithin, startScript } from './fixtures/helpers.js';
 
 const TASKS = new URL('./fixtures/forkserver-tasks.js', import.meta.url).href;
@@ -144,7 +144,8 @@ test('an uncaught exception in a forked child is printed on stderr', async () =>
   assert.match(cp.stdoutText, /EXITCODE 1/);
 });
 
-test('a forked child starts spawn, forkserver and thread children of its own', async () => {
+test('a forked child starts spawn, forkserver and thread children of its own (the preload module used the forkserver context in the server)', async () => {
+  ctx.setForkserverPreload([PRELOAD]);
   const [a, b] = Pipe(false);
   const p = new ctx.Process({ target: T.grandchildren, args: [b], modules });
   p.start();
@@ -155,4 +156,45 @@ test('a forked child starts spawn, forkserver and thread children of its own', a
   assert.equal(p.exitcode, 0);
   assert.deepEqual({ spawn: got.spawn, forkserver: got.forkserver, thread: got.thread }, { spawn: 5, forkserver: 5, thread: 5 });
   assert.ok(!got.execArgv.includes('--single-threaded'), 'the server’s V8 flag is not passed on');
+});
+
+test('sibling forked children each get their own forkserver, even when the server had one', async () => {
+  // The preload module used the forkserver context inside the server: every child inherits that
+  // server's socket, and must not talk on it.
+  ctx.setForkserverPreload([PRELOAD]);
+  const runs = [0, 1, 2].map(async () => {
+    const [a, b] = Pipe(false);
+    const p = new ctx.Process({ target: T.nestedForkserverPools, args: [b], modules });
+    p.start();
+    b.close();
+    const watchdog = setTimeout(() => p.kill(), 20_000);
+    try {
+      const got = await a.recv().catch((err) => String(err));
+      await p.join();
+      return { got, exitcode: p.exitcode };
+    } finally {
+      clearTimeout(watchdog);
+      a.close();
+    }
+  });
+  for (const { got, exitcode } of await Promise.all(runs)) {
+    assert.deepEqual(got, [[1, 4, 9], [1, 4, 9], [1, 4, 9]]);
+    assert.equal(exitcode, 0);
+  }
+});
+
+test('a manager whose server is a forkserver child: proxies inside containers keep their class', async () => {
+  const m = await ctx.Manager();
+  try {
+    const d = await m.dict();
+    const l = await m.list([1, 2]);
+    await d.set('p', l);
+    const again = await d.get('p');
+    assert.ok(again instanceof ListProxy);
+    assert.equal(again._id, l._id);
+    await again.append(3);
+    assert.deepEqual(await l.toArray(), [1, 2, 3]);
+  } finally {
+    await m.shutdown();
+  }
 });

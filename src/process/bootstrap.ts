@@ -162,9 +162,10 @@ function explainRunError(_proc: Process<any>, err: unknown): string {
  */
 async function preloadModules(modules: string[]): Promise<void> {
   setBootstrapping(true);
-  // The library first: user modules import it, and pool workers run on it.
-  const library = [new URL('../index.js', import.meta.url).href, new URL('../pool/worker.js', import.meta.url).href];
-  for (const m of [...library, ...modules.filter((m) => !/\.[mc]?tsx?$/.test(m))]) {
+  // The library first (user modules import it, pool workers run on it), imported as any user
+  // module imports it: not as a task module, whose exported classes would travel by reference.
+  for (const m of ['../index.js', '../pool/worker.js']) await import(m);
+  for (const m of modules.filter((m) => !/\.[mc]?tsx?$/.test(m))) {
     try {
       await (m.startsWith('file:') ? loadModule(m) : import(m));
     } catch (err) {

@@ -21,6 +21,7 @@ import { OP_FORK, REQUEST_SIZE, SERVER_V8_FLAG, ServerTag } from './forkserver-s
 import type { Launcher, LaunchRequest, Popen } from './launcher.js';
 import { ProcessPopen, spawnBootstrap, spawnLauncher, type ChildHandle } from './spawn.js';
 import { registerLauncher } from './start-method.js';
+import { afterForkInChild } from './after-fork.js';
 
 /** How long start() waits for a server that is still booting before starting the child cold. */
 const SERVER_BOOT_WAIT_MS = 10_000;
@@ -178,6 +179,13 @@ class Server {
 }
 
 let server: Server | null = null;
+
+// A forked child that inherited a server (its own server process had used the forkserver context,
+// from a preload module say) must not talk on that server's socket: it starts its own when needed.
+afterForkInChild(() => {
+  server?.channel.close();
+  server = null;
+});
 
 /** Well below a socket's buffer: sending this much before the child exists cannot block. */
 const EARLY_BOOT_MAX = 32 * 1024;

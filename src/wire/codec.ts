@@ -145,8 +145,8 @@ export function noteModuleClasses(url: string, namespace: Record<string, unknown
 }
 
 function enableInstances(cls: AnyClass): void {
-  // A library object travels through its reducer, never as a plain instance.
-  if (reducerClasses.has(cls)) return;
+  // A library object (a subclass too: ListProxy of BaseProxy) travels through its reducer, never as a plain instance.
+  for (const reduced of reducerClasses) if (cls === reduced || cls.prototype instanceof reduced) return;
   if (extendedClasses.has(cls) || (cls as unknown) === Error || cls.prototype instanceof Error) return;
   extendedClasses.add(cls);
   addExtension({ Class: cls, type: EXT_INSTANCE, write: writeInstance, read: readInstance } as any);
