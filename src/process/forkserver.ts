@@ -1,8 +1,8 @@
 /**
  * The forkserver start method (CPython's): from the context's first use, a
  * server process booted with the library and the preload modules imported
- * forks every child (see forkserver-server.ts for how a Node.js process can
- * fork). start() sends the server the child's control socket and inherited
+ * forks every child (forkserver-server.ts; native/fork.ts says how a Node.js
+ * process can fork). start() sends the server the child's control socket and inherited
  * descriptors, and blocks only until the server answers with the pid; the
  * server reports the child's exit code when it ends.
  *
@@ -69,7 +69,8 @@ class ForkedChild implements ChildHandle {
   }
 
   signal(sig: NodeJS.Signals): void {
-    // The server reaps only after reporting this child's exit, so the pid is still ours.
+    // Until the server's report the pid is this child's; the server reports right after reaping
+    // (a pid reused in between is the race CPython's forkserver has too).
     if (this.exitcode === null) process.kill(this.pid, sig);
   }
 
