@@ -198,3 +198,18 @@ test('a manager whose server is a forkserver child: proxies inside containers ke
     await m.shutdown();
   }
 });
+
+test('a server killed under us: the next starts still work, and a new server takes over', async () => {
+  const { readFileSync } = await import('node:fs');
+  const servers = () => readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/)
+    .filter((pid) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--billiard-forkserver'); } catch { return false; } })
+    .map(Number);
+  assert.equal(await exitcodeOf(T.pid), 0);
+  const [first] = servers();
+  assert.ok(first, 'a server runs');
+  process.kill(first, 'SIGKILL');
+  // At once, before this process has seen it exit.
+  assert.equal(await exitcodeOf(T.pid), 0);
+  assert.equal(await exitcodeOf(T.exitWith, [4]), 4);
+  assert.ok(servers().every((pid) => pid !== first));
+});

@@ -134,13 +134,16 @@ class Server {
     const request = Buffer.alloc(REQUEST_SIZE);
     request.writeUInt32LE(OP_FORK, 0);
     request.writeUInt32LE(fds.length, 4);
-    sendFds(this.channel.fd, request, fds);
+    try {
+      sendFds(this.channel.fd, request, fds);
+    } catch (err) {
+      const errno = (err as OSError).errno;
+      if (errno === 'EPIPE' || errno === 'ECONNRESET') throw this.goneAway();
+      throw err;
+    }
     for (;;) {
       const frame = this.channel.nextFrameSync();
-      if (!frame) {
-        if (server === this) server = null;
-        throw new ServerGone('the forkserver has gone away');
-      }
+      if (!frame) throw this.goneAway();
       if (frame.tag === ServerTag.Forked) {
         const child = new ForkedChild(frame.payload.readInt32LE(0), this);
         this.children.set(child.pid, child);
@@ -153,6 +156,12 @@ class Server {
       }
       this.onReport(frame);
     }
+  }
+
+  /** The server died before its exit was noticed: the next start brings a new one. */
+  private goneAway(): ServerGone {
+    if (server === this) server = null;
+    return new ServerGone('the forkserver has gone away');
   }
 
   /** Reports read along with the answer are handled now, not at the next read. */
