@@ -7,10 +7,9 @@
  */
 import {
   RemoteTraceback, RestartFreqExceeded, SerializationError, Terminated, TimeLimitExceeded,
-  TypeError, ValueError, WorkerLostError,
+  ValueError, WorkerLostError,
 } from '../errors.js';
 import { defaultContext, defineContextMember, type Context } from '../context.js';
-import type { Process } from '../process/process.js';
 import { describeTask, taskModule, type TaskSpec } from '../task.js';
 import { codec, explain, findUnserializable, registerReducer } from '../wire/codec.js';
 import { addKnownModules, importForDecode } from '../modules.js';
@@ -20,7 +19,8 @@ import { WorkerHandle, humanStatus } from './worker-handle.js';
 import type { Job, JobSink } from './job.js';
 import { checkDuration, resolveOptions, type ApplyOptions, type PoolOptions, type Resolved, type SlotSemaphore } from './options.js';
 import { RestartWindow } from './restart-window.js';
-import { collect, feedImap, isIterable, isSyncIterable, type Input } from './imap-feed.js';
+import { collect, feedImap, isSyncIterable, type Input } from './imap-feed.js';
+import { checkArgs, checkCallbacks, checkChunksize, checkIterable, starmapArgs } from './arguments.js';
 import { atDeadline, type Deadline } from './deadline.js';
 import { RawArray } from '../sharedctypes.js';
 
@@ -123,9 +123,7 @@ export class Pool {
   ): AsyncResult<Awaited<R>> {
     this.#checkRunning();
     checkCallbacks(opts);
-    if (args !== undefined && args !== null && !Array.isArray(args)) {
-      throw new TypeError(`args must be an array, not ${typeof args}`);
-    }
+    checkArgs(args);
     const result = new AsyncResult<Awaited<R>>(opts, 1, opts.correlationId);
     try {
       this.#submit(result, result, result.jobId, 0, fn, TaskKind.Apply, (args ?? []) as unknown[], 'args', opts);
@@ -176,19 +174,13 @@ export class Pool {
     checkIterable(iterable);
     checkCallbacks(opts);
     const chunksize = opts.chunksize;
-    if (chunksize !== undefined && chunksize !== null && !(Number.isInteger(chunksize) && chunksize >= 1)) {
-      throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
-    }
+    checkChunksize(chunksize, false);
     const result = new MapResult<R>(opts);
     const submitAll = (items: T[]) => {
       if (kind === TaskKind.Starmap) {
-        // Each item is an argument list (CPython: an iterable; a TypeError otherwise).
-        const bad = items.findIndex((x) => !Array.isArray(x) && !isSyncIterable(x as Input<unknown>));
-        if (bad >= 0) {
-          result._reject(new TypeError(`starmap items must be argument arrays; iterable[${bad}] is ${typeof items[bad]}`));
-          return;
-        }
-        items = items.map((x) => (Array.isArray(x) ? x : [...(x as Iterable<unknown>)])) as T[];
+        const argLists = starmapArgs(items);
+        if (argLists instanceof Error) return result._reject(argLists);
+        items = argLists as T[];
       }
       const size = chunksize ?? Math.ceil(items.length / (4 * this.#size));
       result._start(items.length, size);
@@ -216,7 +208,7 @@ export class Pool {
   #imap<T, R>(fn: Fn, iterable: Input<T>, chunksize: number, ordered: boolean): IMapIterator<R> {
     this.#checkRunning();
     checkIterable(iterable);
-    if (!(Number.isInteger(chunksize) && chunksize >= 1)) throw new ValueError(`Chunksize must be 1+, not ${chunksize}`);
+    checkChunksize(chunksize, true);
     const it = new IMapIterator<R>(ordered);
     this.#openInputs++;
     const jobId = newJobId();
@@ -704,22 +696,6 @@ export class Pool {
   toString(): string {
     const state = ['RUN', 'CLOSE', 'TERMINATE'][this.#state];
     return `<Pool state=${state} pool_size=${this.#size}>`;
-  }
-}
-
-function checkIterable(iterable: unknown): void {
-  if (!isIterable(iterable)) {
-    throw new SerializationError(`expected an iterable, not ${iterable === null ? 'null' : typeof iterable}`);
-  }
-}
-
-const CALLBACKS = ['callback', 'errorCallback', 'acceptCallback', 'timeoutCallback'] as const;
-
-function checkCallbacks(opts: ResultCallbacks<any>): void {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`options must be an object, not ${opts === null ? 'null' : typeof opts}`);
-  for (const name of CALLBACKS) {
-    const fn = opts[name];
-    if (fn !== undefined && fn !== null && typeof fn !== 'function') throw new TypeError(`${name} must be a function, not ${typeof fn}`);
   }
 }
 
